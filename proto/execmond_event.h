@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The record ABI shared by the BPF programs (bpf/) and the daemon (daemon/).
+ * Every record starts with struct execmond_header; the kernel writes records
+ * into one BPF ring buffer and the daemon decodes them by `type` and `size`.
+ * Fixed-width types, no pointers, explicit padding: this layout is an ABI.
+ */
+#ifndef EXECMOND_EVENT_H
+#define EXECMOND_EVENT_H
+
+#ifdef __BPF__
+/* BPF side: the kernel types header already provides __u8 .. __u64. */
+#else
+#include <linux/types.h>
+#endif
+
+#define EXECMOND_ABI_VERSION 1
+
+#define EXECMOND_COMM_LEN    16
+/* Bytes of the path passed to execve(), including its NUL. */
+#define EXECMOND_FILENAME_MAX 4096
+/* Bytes of the new image's argument area (NUL-separated argv) kept per exec. */
+#define EXECMOND_ARGS_MAX 8192
+/* Highest CPU index the drop counters and scratch buffers are sized for. */
+#define EXECMOND_MAX_CPUS 4096
+
+enum execmond_record_type {
+	EXECMOND_REC_FORK = 1,
+	EXECMOND_REC_EXEC = 2,
+	EXECMOND_REC_EXIT = 3,
+	EXECMOND_REC_TYPE_COUNT = 4, /* sizes the per-type drop counters */
+};
+
+/* How the probe found the parent pid of a record (docs/lineage.md). */
+enum execmond_parent_source {
+	EXECMOND_PARENT_BTF = 0,      /* CO-RE read of task->real_parent->tgid */
+	EXECMOND_PARENT_OFFSETS = 1,  /* offsets resolved by the daemon from a BTF file */
+	EXECMOND_PARENT_FORK_MAP = 2, /* child->parent map filled by the fork probe */
+	EXECMOND_PARENT_UNKNOWN = 3,  /* none of the above knew this task */
+};
+
+/* Common to all records: who, when, where. 80 bytes. */
+struct execmond_header {
+	__u32 type;		 /* enum execmond_record_type */
+	__u32 size;		 /* bytes of the whole record, header included */
+	__u64 ktime_ns;		 /* CLOCK_BOOTTIME of the event */
+	__u64 start_boottime_ns; /* the process's start (task->start_boottime) */
+	__u64 cgroup_id;	 /* cgroup v2 id of the task, 0 if none */
+	__u32 pid;		 /* tgid, initial pid namespace */
+	__u32 tid;		 /* thread that triggered the event */
+	__u32 ppid;		 /* tgid of task->real_parent */
+	__u32 uid;		 /* real uid */
+	__u32 gid;		 /* real gid */
+	__u32 ns_pid;		 /* pid in the task's own pid namespace */
+	__u32 pidns_id;		 /* inode number of that pid namespace */
+	__u16 parent_source;	 /* enum execmond_parent_source */
+	__u16 reserved0;
+	char comm[EXECMOND_COMM_LEN];
+};
+
+/* A new process (not a thread). The header describes the child. */
+struct execmond_fork {
+	struct execmond_header hdr;
+	__u64 parent_start_boottime_ns;
+	char parent_comm[EXECMOND_COMM_LEN];
+};
+
+/* A successful execve()/execveat(). Followed by `filename_len` bytes of
+ * path (NUL included) and then `args_len` bytes of NUL-separated argv. */
+struct execmond_exec {
+	struct execmond_header hdr;
+	__u32 old_tid; /* thread that called execve (sched_process_exec old_pid) */
+	__u32 euid;
+	__u32 egid;
+	__u16 filename_len;
+	__u16 args_len;
+	__u32 args_full_len; /* size of the whole argument area, to flag truncation */
+	__u32 argc;	     /* argument count as the kernel saw it (bprm->argc) */
+	char data[];	     /* filename, then args; at most FILENAME_MAX + ARGS_MAX */
+};
+
+/* The last thread of a process exited. */
+struct execmond_exit {
+	struct execmond_header hdr;
+	__u32 exit_code; /* wait(2) status: (code << 8) | signal | 0x80 core */
+	__u32 reserved1;
+};
+
+#endif /* EXECMOND_EVENT_H */
