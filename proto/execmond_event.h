@@ -76,7 +76,7 @@ struct execmond_exec {
 	__u16 args_len;
 	__u32 args_full_len; /* size of the whole argument area, to flag truncation */
 	__u32 argc;	     /* argument count as the kernel saw it (bprm->argc) */
-	char data[];	     /* filename, then args; at most FILENAME_MAX + ARGS_MAX */
+	/* filename, then args follow: at most FILENAME_MAX + ARGS_MAX bytes */
 };
 
 /* The last thread of a process exited. */

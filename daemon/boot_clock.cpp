@@ -1,0 +1,48 @@
+#include "boot_clock.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+namespace execmond {
+namespace {
+
+int64_t read_ns(clockid_t id) {
+    timespec ts{};
+    clock_gettime(id, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+} // namespace
+
+BootClock::BootClock() {
+    // Bracket the realtime read with two boottime reads to halve the error.
+    int64_t b0 = read_ns(CLOCK_BOOTTIME);
+    int64_t r = read_ns(CLOCK_REALTIME);
+    int64_t b1 = read_ns(CLOCK_BOOTTIME);
+    boot_realtime_ns_ = r - (b0 + (b1 - b0) / 2);
+}
+
+uint64_t BootClock::now_boottime_ns() {
+    return static_cast<uint64_t>(read_ns(CLOCK_BOOTTIME));
+}
+
+std::string BootClock::rfc3339(uint64_t boottime_ns) const {
+    return format_rfc3339(boot_realtime_ns_ + static_cast<int64_t>(boottime_ns));
+}
+
+std::string BootClock::format_rfc3339(int64_t realtime_ns) {
+    time_t secs = static_cast<time_t>(realtime_ns / 1'000'000'000);
+    long nsec = static_cast<long>(realtime_ns % 1'000'000'000);
+    if (nsec < 0) {
+        nsec += 1'000'000'000;
+        --secs;
+    }
+    tm utc{};
+    gmtime_r(&secs, &utc);
+    char buf[48];
+    int n = std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", utc.tm_year + 1900,
+                          utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, nsec);
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+} // namespace execmond

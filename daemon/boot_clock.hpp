@@ -1,0 +1,26 @@
+// Converts CLOCK_BOOTTIME nanoseconds (what the probes stamp) to wall-clock
+// RFC 3339 UTC text with nanoseconds.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace execmond {
+
+class BootClock {
+public:
+    BootClock(); // samples the realtime-boottime offset now
+    explicit BootClock(int64_t boot_realtime_ns) : boot_realtime_ns_(boot_realtime_ns) {}
+
+    // Wall-clock time of boot, in ns since the epoch.
+    int64_t boot_realtime_ns() const { return boot_realtime_ns_; }
+    std::string rfc3339(uint64_t boottime_ns) const;
+
+    static std::string format_rfc3339(int64_t realtime_ns);
+    static uint64_t now_boottime_ns();
+
+private:
+    int64_t boot_realtime_ns_;
+};
+
+} // namespace execmond

@@ -1,0 +1,158 @@
+#include "client.hpp"
+
+#include "boot_clock.hpp"
+
+#include <boost/asio/write.hpp>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace execmond {
+
+namespace asio = boost::asio;
+
+std::string client_lost_line(uint64_t count) {
+    nlohmann::ordered_json j;
+    j["type"] = "lost";
+    j["time"] = BootClock().rfc3339(BootClock::now_boottime_ns());
+    j["count"] = count;
+    j["reason"] = "client_slow";
+    return j.dump() + "\n";
+}
+
+Client::Client(Socket socket, uint64_t id, PeerCredentials peer, size_t queue_limit, LineHandler on_line,
+               CloseHandler on_close)
+    : socket_(std::move(socket)), id_(id), peer_(peer), queue_limit_(queue_limit),
+      on_line_(std::move(on_line)), on_close_(std::move(on_close)),
+      last_progress_(std::chrono::steady_clock::now()) {}
+
+void Client::start() {
+    read_more();
+}
+
+void Client::send(const Line& line) {
+    if (closed_ || closing_)
+        return;
+    // Make room by dropping the oldest lines not already being written.
+    while (queued_bytes_ + line->size() > queue_limit_ && queue_.size() > in_flight_) {
+        queued_bytes_ -= queue_[in_flight_]->size();
+        queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
+        ++pending_lost_;
+        ++dropped_total_;
+    }
+    if (queued_bytes_ + line->size() > queue_limit_) {
+        ++pending_lost_;
+        ++dropped_total_;
+    } else {
+        queue_.push_back(line);
+        queued_bytes_ += line->size();
+    }
+    if (in_flight_ == 0)
+        write_more();
+}
+
+void Client::write_more() {
+    if (closed_ || in_flight_ != 0)
+        return;
+    if (pending_lost_ != 0) {
+        // The gap is right here: before the oldest line still queued.
+        auto lost = std::make_shared<const std::string>(client_lost_line(pending_lost_));
+        queued_bytes_ += lost->size();
+        queue_.push_front(std::move(lost));
+        pending_lost_ = 0;
+    }
+    if (queue_.empty()) {
+        if (closing_)
+            close("flushed");
+        return;
+    }
+    // Gather many lines into one write(2).
+    std::vector<asio::const_buffer> buffers;
+    size_t bytes = 0;
+    for (const Line& l : queue_) {
+        if (buffers.size() == 256 || bytes >= 256 * 1024)
+            break;
+        buffers.emplace_back(asio::buffer(*l));
+        bytes += l->size();
+    }
+    in_flight_ = buffers.size();
+    asio::async_write(socket_, buffers,
+                      [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                          if (ec) {
+                              self->close(ec == asio::error::broken_pipe ? "disconnected" : ec.message());
+                              return;
+                          }
+                          for (size_t i = 0; i < self->in_flight_; ++i) {
+                              self->queued_bytes_ -= self->queue_.front()->size();
+                              self->queue_.pop_front();
+                          }
+                          self->sent_total_ += self->in_flight_;
+                          self->in_flight_ = 0;
+                          self->last_progress_ = std::chrono::steady_clock::now();
+                          self->write_more();
+                      });
+}
+
+void Client::read_more() {
+    socket_.async_read_some(asio::buffer(read_buf_),
+                            [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                                if (ec) {
+                                    self->close(ec == asio::error::eof ? "disconnected" : ec.message());
+                                    return;
+                                }
+                                self->handle_input(n);
+                                if (!self->closed_)
+                                    self->read_more();
+                            });
+}
+
+void Client::handle_input(size_t n) {
+    std::string_view in(read_buf_.data(), n);
+    while (!in.empty() && !closed_) {
+        auto nl = in.find('\n');
+        std::string_view piece = in.substr(0, nl);
+        if (!discarding_) {
+            if (partial_.size() + piece.size() > max_request_bytes) {
+                discarding_ = true;
+                partial_.clear();
+                on_line_(*this, std::string_view{}); // signals "too long" (an empty line is never a request)
+            } else {
+                partial_.append(piece);
+            }
+        }
+        if (nl == std::string_view::npos)
+            break;
+        if (!discarding_ && !partial_.empty()) {
+            std::string line = std::move(partial_);
+            partial_.clear();
+            if (!line.empty() && line.back() == '\r')
+                line.pop_back();
+            if (!line.empty())
+                on_line_(*this, line);
+        }
+        discarding_ = false;
+        partial_.clear();
+        in.remove_prefix(nl + 1);
+    }
+}
+
+bool Client::stuck(std::chrono::steady_clock::time_point now, std::chrono::seconds timeout) const {
+    return in_flight_ != 0 && now - last_progress_ > timeout;
+}
+
+void Client::close_after_flush() {
+    closing_ = true;
+    if (in_flight_ == 0 && queue_.empty())
+        close("flushed");
+}
+
+void Client::close(std::string_view reason) {
+    if (closed_)
+        return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(Socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    on_close_(*this, reason);
+}
+
+} // namespace execmond

@@ -1,0 +1,93 @@
+// One connected reader of the stream: a bounded queue of lines written with
+// one outstanding async_write at a time. A client that does not keep up loses
+// its oldest lines (counted, and reported to it in a `lost` line where the gap
+// is) and never slows the ring drain or any other client.
+#pragma once
+
+#include "subscription.hpp"
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <sys/types.h>
+
+namespace execmond {
+
+using Line = std::shared_ptr<const std::string>;
+
+struct PeerCredentials {
+    pid_t pid = 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+class Client : public std::enable_shared_from_this<Client> {
+public:
+    using Socket = boost::asio::local::stream_protocol::socket;
+    // Called with each complete line the client sends (without the '\n').
+    using LineHandler = std::function<void(Client&, std::string_view)>;
+    using CloseHandler = std::function<void(Client&, std::string_view reason)>;
+
+    // The longest request line accepted.
+    static constexpr size_t max_request_bytes = 64 * 1024;
+
+    Client(Socket socket, uint64_t id, PeerCredentials peer, size_t queue_limit, LineHandler on_line,
+           CloseHandler on_close);
+
+    void start();
+    // Queues a line; drops the oldest unsent lines if the queue is full.
+    void send(const Line& line);
+    // Writes what is queued, then closes (used at shutdown).
+    void close_after_flush();
+    void close(std::string_view reason);
+
+    bool stuck(std::chrono::steady_clock::time_point now, std::chrono::seconds timeout) const;
+    bool idle() const { return queue_.empty(); }
+    bool closed() const { return closed_; }
+
+    uint64_t id() const { return id_; }
+    const PeerCredentials& peer() const { return peer_; }
+    Subscription& subscription() { return subscription_; }
+    uint64_t lines_dropped() const { return dropped_total_; }
+    uint64_t lines_sent() const { return sent_total_; }
+    size_t queued_bytes() const { return queued_bytes_; }
+    std::chrono::steady_clock::time_point next_stats{};
+
+private:
+    void read_more();
+    void handle_input(size_t n);
+    void write_more();
+
+    Socket socket_;
+    uint64_t id_;
+    PeerCredentials peer_;
+    size_t queue_limit_;
+    LineHandler on_line_;
+    CloseHandler on_close_;
+    Subscription subscription_;
+
+    std::deque<Line> queue_; // the first `in_flight_` lines are being written
+    size_t in_flight_ = 0;
+    size_t queued_bytes_ = 0;
+    uint64_t pending_lost_ = 0;
+    uint64_t dropped_total_ = 0;
+    uint64_t sent_total_ = 0;
+    bool closed_ = false;
+    bool closing_ = false;
+    std::chrono::steady_clock::time_point last_progress_;
+
+    std::array<char, 4096> read_buf_{};
+    std::string partial_;
+    bool discarding_ = false; // inside an over-long line
+};
+
+// A `lost` line telling a slow client how many lines it missed.
+std::string client_lost_line(uint64_t count);
+
+} // namespace execmond

@@ -1,0 +1,314 @@
+#include "daemon.hpp"
+
+#include "log.hpp"
+#include "record_decoder.hpp"
+
+#include <csignal>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+namespace execmond {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string read_line(const char* path) {
+    std::ifstream in(path);
+    std::string s;
+    std::getline(in, s);
+    return s;
+}
+
+std::string error_line(std::string_view message) {
+    nlohmann::ordered_json j;
+    j["type"] = "error";
+    j["message"] = message;
+    return j.dump() + "\n";
+}
+
+} // namespace
+
+Daemon::Daemon(Options options)
+    : options_(std::move(options)), encoder_(clock_, options_.redact), signals_(io_, SIGTERM, SIGINT, SIGHUP),
+      tick_timer_(io_), watchdog_timer_(io_), shutdown_timer_(io_),
+      started_(std::chrono::steady_clock::now()) {}
+
+int Daemon::run() {
+    std::signal(SIGPIPE, SIG_IGN);
+    // Probes first: privilege and kernel problems are the likeliest failures.
+    start_probes();
+    server_ = std::make_unique<SocketServer>(
+        io_, options_, [this] { return hello_line(); },
+        [this](Client& c, std::string_view line) { on_request(c, line); });
+    probes_->attach();
+    seed();
+    reader_ = std::make_unique<RingReader>(
+        io_, probes_->ring_fd(), std::chrono::microseconds(options_.latency_us),
+        [this](const void* data, size_t size) { on_record(data, size); }, [this](size_t) { after_drain(); });
+
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+        if (!ec)
+            shutdown(sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
+    });
+    server_->start();
+    reader_->start();
+    schedule_tick();
+    if (auto interval = notifier_.watchdog_interval())
+        schedule_watchdog(*interval);
+
+    auto ready_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
+    log::notice("ready in " + std::to_string(ready_ms.count()) + " ms: " + std::to_string(table_.size()) +
+                    " processes known, probes " + probes_->mode_name() + ", parent path " +
+                    to_string(probes_->parent_path()),
+                {{"EXECMOND_READY_MS", std::to_string(ready_ms.count())}});
+    notifier_.ready(status_text());
+    io_.run();
+
+    reader_.reset();
+    probes_.reset(); // detaches and destroys every program, link and map
+    server_.reset(); // removes the socket file
+    log::info("stopped");
+    return exit_ok;
+}
+
+void Daemon::start_probes() {
+    ProbeConfig config;
+    config.mode = options_.probe_mode;
+    config.btf_path = options_.btf_path;
+    config.ring_size = options_.ring_size;
+    config.latency_ns = options_.latency_us * 1000;
+    config.wakeup_bytes = options_.wakeup_bytes;
+    config.follow = !options_.follow.empty();
+    probes_.emplace(Probes::load(config));
+}
+
+void Daemon::seed() {
+    table_.seed();
+    if (probes_->parent_path() == ParentPath::fork_map) {
+        // Processes that existed before the probes: the fork probe never saw them.
+        ProcReader proc;
+        for (Pid pid : proc.list_pids())
+            if (const ProcessInfo* p = table_.find(pid))
+                probes_->seed_parent(pid, p->ppid);
+    }
+    for (Pid root : options_.follow) {
+        if (!table_.find(root) && kill(static_cast<pid_t>(root), 0) != 0 && errno == ESRCH)
+            throw ProbeError("--follow " + std::to_string(root) + ": no such process", exit_usage);
+        probes_->follow(root);
+        // Already-running descendants; new ones are added by the fork probe.
+        for (Pid child : ProcReader().descendants(root))
+            probes_->follow(child);
+        log::info("following pid " + std::to_string(root) + " and its descendants");
+    }
+}
+
+void Daemon::on_record(const void* data, size_t size) {
+    auto decoded = decode_record(data, size);
+    if (auto* err = std::get_if<DecodeError>(&decoded)) {
+        if (counters_.decode_errors++ < 10)
+            log::warning("bad record from the kernel: " + err->message);
+        return;
+    }
+    const Event& e = std::get<Event>(decoded);
+    const ProcessInfo* self = nullptr;
+    switch (e.kind) {
+    case EventKind::fork:
+        ++counters_.fork;
+        self = &table_.on_fork(e);
+        break;
+    case EventKind::exec:
+        ++counters_.exec;
+        self = &table_.on_exec(e);
+        break;
+    case EventKind::exit:
+        ++counters_.exit;
+        self = &table_.on_exit(e);
+        break;
+    }
+    if (server_->client_count() == 0)
+        return; // nobody to encode for
+
+    Lineage lineage;
+    lineage.self = self;
+    lineage.parent = table_.find(e.ppid);
+    if (e.kind == EventKind::exec) {
+        table_.ancestors(e.ppid, options_.ancestors_depth, ancestors_);
+        lineage.ancestors = &ancestors_;
+    }
+    lineage.cgroup_path = cgroups_.path_of(e.cgroup_id);
+    std::string_view filename = e.kind == EventKind::exec ? e.filename : std::string_view(self->filename);
+
+    Line line;
+    server_->for_each_client([&](Client& c) {
+        if (!c.subscription().matches(e, filename, lineage.cgroup_path, table_))
+            return;
+        if (!line)
+            line = std::make_shared<const std::string>(encoder_.encode(e, lineage));
+        c.send(line);
+    });
+    if (line)
+        ++counters_.lines;
+}
+
+void Daemon::after_drain() {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_drop_check_ >= 50ms)
+        check_kernel_drops();
+}
+
+void Daemon::check_kernel_drops() {
+    last_drop_check_ = std::chrono::steady_clock::now();
+    LostCounts now = probes_->drops();
+    LostCounts delta{now.fork - kernel_lost_reported_.fork, now.exec - kernel_lost_reported_.exec,
+                     now.exit - kernel_lost_reported_.exit};
+    if (delta.total() == 0)
+        return;
+    kernel_lost_reported_ = now;
+    log::warning("kernel ring full: " + std::to_string(delta.total()) + " records lost (" +
+                     std::to_string(delta.exec) + " exec, " + std::to_string(delta.fork) + " fork, " +
+                     std::to_string(delta.exit) + " exit); consider a larger --ring-size",
+                 {{"EXECMOND_LOST", std::to_string(delta.total())}});
+    auto line = std::make_shared<const std::string>(encoder_.lost(delta, "kernel_ring_full"));
+    server_->for_each_client([&](Client& c) { c.send(line); });
+}
+
+void Daemon::on_request(Client& client, std::string_view line) {
+    if (line.empty()) {
+        client.send(std::make_shared<const std::string>(error_line(
+            "request longer than " + std::to_string(Client::max_request_bytes) + " bytes ignored")));
+        return;
+    }
+    auto request = parse_request(line);
+    if (auto* sub = std::get_if<SubscribeRequest>(&request)) {
+        client.subscription() = sub->subscription;
+        client.next_stats =
+            std::chrono::steady_clock::now() + std::chrono::seconds(sub->subscription.stats_interval_s);
+        nlohmann::ordered_json j;
+        j["type"] = "subscribed";
+        j["filter"] = sub->subscription.to_json();
+        client.send(std::make_shared<const std::string>(j.dump() + "\n"));
+    } else if (std::holds_alternative<StatsRequest>(request)) {
+        client.send(std::make_shared<const std::string>(stats_line()));
+    } else {
+        client.send(std::make_shared<const std::string>(error_line(std::get<RequestError>(request).message)));
+    }
+}
+
+Line Daemon::hello_line() const {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    nlohmann::ordered_json j;
+    j["type"] = "hello";
+    j["protocol"] = 1;
+    j["version"] = EXECMOND_VERSION;
+    j["hostname"] = host;
+    j["boot_id"] = read_line("/proc/sys/kernel/random/boot_id");
+    j["boot_time"] = BootClock::format_rfc3339(clock_.boot_realtime_ns());
+    j["probe_mode"] = probes_->mode_name();
+    j["parent_path"] = to_string(probes_->parent_path());
+    return std::make_shared<const std::string>(j.dump() + "\n");
+}
+
+std::string Daemon::stats_line() const {
+    LostCounts k = probes_->drops();
+    nlohmann::ordered_json j;
+    j["type"] = "stats";
+    j["time"] = clock_.rfc3339(BootClock::now_boottime_ns());
+    j["uptime_s"] =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
+    j["events"] = {{"fork", counters_.fork}, {"exec", counters_.exec}, {"exit", counters_.exit}};
+    j["kernel_lost"] = {{"fork", k.fork}, {"exec", k.exec}, {"exit", k.exit}, {"total", k.total()}};
+    j["client_lost"] = server_->lines_dropped_total();
+    j["clients"] = server_->client_count();
+    j["process_table"] = table_.size();
+    j["ring"] = {{"size", reader_->capacity()}, {"queued", reader_->queued_bytes()}};
+    j["wakeups"] = reader_->wakeups();
+    j["timer_drains"] = reader_->timer_drains();
+    j["decode_errors"] = counters_.decode_errors;
+    return j.dump() + "\n";
+}
+
+std::string Daemon::status_text() const {
+    return "streaming: " + std::to_string(counters_.exec) + " execs, " + std::to_string(counters_.fork) +
+           " forks, " + std::to_string(counters_.exit) + " exits; " +
+           std::to_string(kernel_lost_reported_.total()) + " lost; " +
+           std::to_string(server_ ? server_->client_count() : 0) + " clients";
+}
+
+void Daemon::schedule_tick() {
+    tick_timer_.expires_after(1s);
+    tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping_)
+            return;
+        tick();
+        schedule_tick();
+    });
+}
+
+void Daemon::tick() {
+    ++ticks_;
+    table_.evict_expired(BootClock::now_boottime_ns());
+    check_kernel_drops();
+    server_->reap_stuck(std::chrono::seconds(options_.client_timeout_s));
+    auto now = std::chrono::steady_clock::now();
+    server_->for_each_client([&](Client& c) {
+        unsigned every = c.subscription().stats_interval_s;
+        if (every != 0 && now >= c.next_stats) {
+            c.next_stats = now + std::chrono::seconds(every);
+            c.send(std::make_shared<const std::string>(stats_line()));
+        }
+    });
+    if (ticks_ % 5 == 0)
+        notifier_.status(status_text());
+}
+
+void Daemon::schedule_watchdog(std::chrono::microseconds interval) {
+    notifier_.watchdog();
+    watchdog_timer_.expires_after(interval);
+    watchdog_timer_.async_wait([this, interval](const boost::system::error_code& ec) {
+        if (!ec && !stopping_)
+            schedule_watchdog(interval);
+    });
+}
+
+void Daemon::shutdown(const char* why) {
+    if (std::string_view(why) == "SIGHUP") {
+        log::info(status_text());
+        signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+            if (!ec)
+                shutdown(sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
+        });
+        return;
+    }
+    if (stopping_)
+        return;
+    stopping_ = true;
+    log::info(std::string(why) + ": stopping");
+    notifier_.stopping();
+    server_->stop_accepting();
+    // No new records once detached; what is in the ring still goes out.
+    probes_->detach();
+    reader_->drain_all();
+    check_kernel_drops();
+    reader_->stop();
+    tick_timer_.cancel();
+    watchdog_timer_.cancel();
+    server_->flush_and_close();
+    auto deadline = std::chrono::steady_clock::now() + 700ms;
+    auto poll = std::make_shared<std::function<void()>>();
+    *poll = [this, deadline, poll] {
+        if (server_->all_flushed() || std::chrono::steady_clock::now() >= deadline) {
+            io_.stop();
+            return;
+        }
+        shutdown_timer_.expires_after(5ms);
+        shutdown_timer_.async_wait([poll](const boost::system::error_code&) { (*poll)(); });
+    };
+    (*poll)();
+}
+
+} // namespace execmond

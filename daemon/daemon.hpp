@@ -1,0 +1,76 @@
+// Wires the pipeline together and runs it on one Asio loop:
+// probes -> ring reader -> process table -> encoder -> socket server.
+#pragma once
+
+#include "boot_clock.hpp"
+#include "cgroup_paths.hpp"
+#include "encoder.hpp"
+#include "notifier.hpp"
+#include "options.hpp"
+#include "probes.hpp"
+#include "process_table.hpp"
+#include "ring_reader.hpp"
+#include "socket_server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace execmond {
+
+struct Counters {
+    uint64_t fork = 0;
+    uint64_t exec = 0;
+    uint64_t exit = 0;
+    uint64_t decode_errors = 0;
+    uint64_t lines = 0;
+};
+
+class Daemon {
+public:
+    explicit Daemon(Options options);
+    // Runs until SIGTERM/SIGINT; returns the exit code.
+    int run();
+
+private:
+    void start_probes();
+    void seed();
+    void on_record(const void* data, size_t size);
+    void after_drain();
+    void check_kernel_drops();
+    void on_request(Client& client, std::string_view line);
+    void tick();
+    void schedule_tick();
+    void schedule_watchdog(std::chrono::microseconds interval);
+    void shutdown(const char* why);
+    Line hello_line() const;
+    std::string stats_line() const;
+    std::string status_text() const;
+
+    Options options_;
+    boost::asio::io_context io_;
+    Notifier notifier_;
+    BootClock clock_;
+    ProcessTable table_;
+    CgroupPaths cgroups_;
+    Encoder encoder_;
+    std::optional<Probes> probes_;
+    std::unique_ptr<SocketServer> server_;
+    std::unique_ptr<RingReader> reader_;
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer tick_timer_;
+    boost::asio::steady_timer watchdog_timer_;
+    boost::asio::steady_timer shutdown_timer_;
+    std::vector<const ProcessInfo*> ancestors_;
+    Counters counters_;
+    LostCounts kernel_lost_reported_;
+    std::chrono::steady_clock::time_point last_drop_check_{};
+    std::chrono::steady_clock::time_point started_;
+    unsigned ticks_ = 0;
+    bool stopping_ = false;
+};
+
+} // namespace execmond

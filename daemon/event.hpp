@@ -1,0 +1,53 @@
+// A kernel record, decoded and validated. Views point into the ring buffer and
+// are valid only while the record is being handled.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <sys/types.h>
+
+namespace execmond {
+
+using Pid = uint32_t;
+using KtimeNs = uint64_t; // CLOCK_BOOTTIME nanoseconds
+
+enum class EventKind : uint8_t { fork, exec, exit };
+
+enum class ParentSource : uint8_t { btf, offsets, fork_map, unknown };
+
+struct Event {
+    EventKind kind{};
+    KtimeNs ktime_ns = 0;
+    KtimeNs start_boottime_ns = 0; // 0 when the probe could not read it
+    uint64_t cgroup_id = 0;
+    Pid pid = 0;
+    Pid tid = 0;
+    Pid ppid = 0;
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    Pid ns_pid = 0;
+    uint32_t pidns_id = 0;
+    ParentSource parent_source = ParentSource::unknown;
+    std::string_view comm;
+
+    // fork
+    KtimeNs parent_start_boottime_ns = 0;
+    std::string_view parent_comm;
+
+    // exec
+    Pid old_tid = 0;
+    uint32_t euid = 0;
+    uint32_t egid = 0;
+    uint32_t argc = 0;
+    std::string_view filename;
+    std::string_view args; // NUL-separated, as in the image's argument area
+    bool args_truncated = false;
+
+    // exit: wait(2) status
+    uint32_t exit_status = 0;
+};
+
+const char* to_string(EventKind k);
+const char* to_string(ParentSource s);
+
+} // namespace execmond

@@ -1,0 +1,284 @@
+#include "options.hpp"
+
+#include <boost/program_options.hpp>
+#include <charconv>
+#include <fstream>
+#include <grp.h>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+namespace po = boost::program_options;
+
+namespace execmond {
+namespace {
+
+// A value problem, reported against the key (and the config line it came from).
+struct BadValue : std::runtime_error {
+    std::string key;
+    BadValue(std::string k, const std::string& what) : std::runtime_error(what), key(std::move(k)) {}
+};
+
+po::options_description settings_description() {
+    po::options_description d("Settings (also accepted as `key = value` lines in the config file)");
+    // clang-format off
+    d.add_options()
+        ("socket", po::value<std::string>(), "Unix socket to serve events on (default /run/execmond/events.sock)")
+        ("socket-mode", po::value<std::string>(), "permissions of the socket file, octal (default 0660)")
+        ("socket-group", po::value<std::string>(), "group owning the socket file (default execmond)")
+        ("allow-uid", po::value<std::vector<std::string>>()->composing(), "only these uids may connect (repeatable; root always may)")
+        ("allow-group", po::value<std::vector<std::string>>()->composing(), "... or members of these groups (name or gid, repeatable)")
+        ("redact", po::value<std::vector<std::string>>()->composing(), "mask argv elements matching this ECMAScript regex (repeatable)")
+        ("probe-mode", po::value<std::string>(), "auto, btf (tp_btf + CO-RE) or classic (tracefs tracepoints) (default auto)")
+        ("btf", po::value<std::string>(), "BTF file to resolve task_struct offsets from when the kernel has none")
+        ("follow", po::value<std::vector<std::string>>()->composing(), "only report this pid and its descendants (repeatable)")
+        ("ancestors-depth", po::value<std::string>(), "ancestors listed on each exec line, 0-64 (default 64)")
+        ("ring-size", po::value<std::string>(), "kernel ring buffer size, a power of two >= 64K (default 8M)")
+        ("latency-us", po::value<std::string>(), "longest a record may wait in the ring before the reader wakes (default 1000)")
+        ("wakeup-bytes", po::value<std::string>(), "wake the reader once this much is queued (default: a quarter of the ring)")
+        ("client-queue", po::value<std::string>(), "bytes queued per client before its oldest lines are dropped (default 4M)")
+        ("client-timeout", po::value<std::string>(), "seconds a client may stay stuck before it is disconnected (default 30)")
+        ("log-target", po::value<std::string>(), "auto, journal or stderr (default auto)")
+        ("log-level", po::value<std::string>(), "err, warning, notice, info or debug (default info)");
+    // clang-format on
+    return d;
+}
+
+template <typename T>
+T parse_number(const std::string& key, const std::string& text, T min, T max, int base = 10) {
+    T value{};
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+    if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max)
+        throw BadValue(key, "'" + text + "' is not a number from " + std::to_string(min) + " to " +
+                                std::to_string(max));
+    return value;
+}
+
+uint64_t parse_size_value(const std::string& key, const std::string& text) {
+    auto v = parse_size(text);
+    if (!v)
+        throw BadValue(key, "'" + text + "' is not a size (bytes, or a number with K, M or G)");
+    return *v;
+}
+
+gid_t resolve_group(const std::string& key, const std::string& text) {
+    if (!text.empty() && std::isdigit(static_cast<unsigned char>(text[0])))
+        return parse_number<gid_t>(key, text, 0, 0xfffffffe);
+    if (const group* g = getgrnam(text.c_str()))
+        return g->gr_gid;
+    throw BadValue(key, "no group named '" + text + "'");
+}
+
+Options to_options(const po::variables_map& vm) {
+    Options o;
+    auto str = [&](const char* key) -> const std::string* {
+        return vm.count(key) ? &vm[key].as<std::string>() : nullptr;
+    };
+    auto list = [&](const char* key) {
+        return vm.count(key) ? vm[key].as<std::vector<std::string>>() : std::vector<std::string>{};
+    };
+    if (auto s = str("socket")) {
+        if (s->empty() || s->size() >= 108)
+            throw BadValue("socket", "a socket path must have 1 to 107 characters");
+        o.socket_path = *s;
+    }
+    if (auto s = str("socket-mode"))
+        o.socket_mode = parse_number<mode_t>("socket-mode", *s, 0, 0777, 8);
+    if (auto s = str("socket-group"))
+        o.socket_group = *s;
+    for (const auto& s : list("allow-uid"))
+        o.allow_uids.push_back(parse_number<uid_t>("allow-uid", s, 0, 0xfffffffe));
+    for (const auto& s : list("allow-group"))
+        o.allow_gids.push_back(resolve_group("allow-group", s));
+    for (const auto& s : list("redact")) {
+        try {
+            std::regex re(s);
+        } catch (const std::regex_error& e) {
+            throw BadValue("redact", "'" + s + "' is not a valid regular expression: " + e.what());
+        }
+        o.redact.push_back(s);
+    }
+    if (auto s = str("probe-mode")) {
+        if (*s == "auto")
+            o.probe_mode = ProbeMode::automatic;
+        else if (*s == "btf")
+            o.probe_mode = ProbeMode::btf;
+        else if (*s == "classic")
+            o.probe_mode = ProbeMode::classic;
+        else
+            throw BadValue("probe-mode", "'" + *s + "' is not one of auto, btf, classic");
+    }
+    if (auto s = str("btf"))
+        o.btf_path = *s;
+    for (const auto& s : list("follow"))
+        o.follow.push_back(parse_number<pid_t>("follow", s, 1, 0x3fffffff));
+    if (auto s = str("ancestors-depth"))
+        o.ancestors_depth = parse_number<unsigned>("ancestors-depth", *s, 0, max_ancestors_depth);
+    if (auto s = str("ring-size")) {
+        o.ring_size = parse_size_value("ring-size", *s);
+        if (o.ring_size < 4096 || o.ring_size > (1ull << 30) || (o.ring_size & (o.ring_size - 1)) != 0)
+            throw BadValue("ring-size", "'" + *s + "' must be a power of two from 4K to 1G");
+    }
+    if (auto s = str("latency-us"))
+        o.latency_us = parse_number<uint64_t>("latency-us", *s, 0, 10'000'000);
+    if (auto s = str("wakeup-bytes"))
+        o.wakeup_bytes = parse_size_value("wakeup-bytes", *s);
+    if (auto s = str("client-queue")) {
+        o.client_queue_bytes = parse_size_value("client-queue", *s);
+        if (o.client_queue_bytes < 65536)
+            throw BadValue("client-queue", "'" + *s + "' is below the minimum of 64K");
+    }
+    if (auto s = str("client-timeout"))
+        o.client_timeout_s = parse_number<unsigned>("client-timeout", *s, 1, 86400);
+    if (auto s = str("log-target")) {
+        if (*s == "auto")
+            o.log_target = log::Target::automatic;
+        else if (*s == "journal")
+            o.log_target = log::Target::journal;
+        else if (*s == "stderr")
+            o.log_target = log::Target::stderr_;
+        else
+            throw BadValue("log-target", "'" + *s + "' is not one of auto, journal, stderr");
+    }
+    if (auto s = str("log-level")) {
+        auto p = log::parse_priority(*s);
+        if (!p)
+            throw BadValue("log-level", "'" + *s + "' is not one of err, warning, notice, info, debug");
+        o.log_level = *p;
+    }
+    return o;
+}
+
+struct ConfigFile {
+    po::parsed_options parsed{nullptr};
+    std::map<std::string, int> line_of; // last line each key appeared on
+};
+
+// Reads FILE line by line so every error can name its line.
+ConfigFile read_config(const std::string& path, const po::options_description& settings) {
+    std::ifstream in(path);
+    if (!in)
+        throw std::runtime_error("config " + path + ": cannot be read");
+    ConfigFile cf;
+    cf.parsed = po::parsed_options(&settings);
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+        auto first = line.find_first_not_of(" \t\r");
+        if (first == std::string::npos || line[first] == '#' || line[first] == ';')
+            continue;
+        try {
+            std::istringstream one(line);
+            auto p = po::parse_config_file(one, settings, false);
+            for (auto& opt : p.options) {
+                cf.line_of[opt.string_key] = n;
+                cf.parsed.options.push_back(std::move(opt));
+            }
+        } catch (const po::error& e) {
+            throw std::runtime_error("config " + path + " line " + std::to_string(n) + ": " + e.what());
+        }
+    }
+    return cf;
+}
+
+} // namespace
+
+std::optional<uint64_t> parse_size(std::string_view text) {
+    if (text.empty())
+        return std::nullopt;
+    uint64_t shift = 0;
+    switch (text.back()) {
+    case 'K':
+    case 'k':
+        shift = 10;
+        break;
+    case 'M':
+    case 'm':
+        shift = 20;
+        break;
+    case 'G':
+    case 'g':
+        shift = 30;
+        break;
+    default:
+        break;
+    }
+    if (shift != 0)
+        text.remove_suffix(1);
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty())
+        return std::nullopt;
+    if (value > (UINT64_MAX >> shift))
+        return std::nullopt;
+    return value << shift;
+}
+
+ParseResult parse_options(int argc, const char* const argv[]) {
+    po::options_description generic("Options");
+    generic.add_options()("help,h", "print this help and exit")("version,V", "print the version and exit")(
+        "config,c", po::value<std::string>(), "configuration file (default /etc/execmond/execmond.conf)");
+    auto settings = settings_description();
+    po::options_description all;
+    all.add(generic).add(settings);
+
+    ParseResult result;
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+    } catch (const po::error& e) {
+        result.exit_code = exit_usage;
+        result.text = std::string("execmond: ") + e.what() + " (see execmond --help)";
+        return result;
+    }
+    if (vm.count("help")) {
+        std::ostringstream out;
+        out << "Usage: execmond [options]\n"
+            << "Streams every process fork, exec and exit on this machine as JSON lines to clients of a Unix "
+               "socket.\n\n"
+            << generic << "\n"
+            << settings;
+        result.text = out.str();
+        return result;
+    }
+    if (vm.count("version")) {
+        result.text = "execmond " EXECMOND_VERSION;
+        return result;
+    }
+
+    std::string config_path = Options{}.config_path;
+    bool explicit_config = vm.count("config") != 0;
+    if (explicit_config)
+        config_path = vm["config"].as<std::string>();
+    ConfigFile cf;
+    try {
+        std::ifstream probe(config_path);
+        if (explicit_config || probe.good())
+            cf = read_config(config_path, settings);
+        if (!cf.parsed.options.empty())
+            po::store(cf.parsed, vm); // store keeps the command line's values: flags win
+        po::notify(vm);
+        result.options = to_options(vm);
+        result.options->config_path = config_path;
+    } catch (const BadValue& e) {
+        std::string where = "--" + e.key;
+        // A value the command line did not set came from the config file.
+        if (auto it = cf.line_of.find(e.key); it != cf.line_of.end()) {
+            bool from_flag = false;
+            for (int i = 1; i < argc; ++i)
+                from_flag |= std::string_view(argv[i]).starts_with("--" + e.key);
+            if (!from_flag)
+                where = "config " + config_path + " line " + std::to_string(it->second) + ": " + e.key;
+        }
+        result.options.reset();
+        result.exit_code = exit_usage;
+        result.text = "execmond: " + where + ": " + e.what();
+    } catch (const std::exception& e) {
+        result.options.reset();
+        result.exit_code = exit_usage;
+        result.text = std::string("execmond: ") + e.what();
+    }
+    return result;
+}
+
+} // namespace execmond

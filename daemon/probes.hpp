@@ -1,0 +1,82 @@
+// The kernel side's life cycle: open the right skeleton (tp_btf/CO-RE, or
+// classic tracepoints for kernels without BTF), configure it, load, attach in
+// order (fork first, so every exec's parent is known), and detach everything
+// on destruction. Owns every kernel object it creates.
+#pragma once
+
+#include "encoder.hpp"
+#include "options.hpp"
+#include "tracefs.hpp"
+
+#include <bpf/libbpf.h>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace execmond {
+
+struct ProbeConfig {
+    ProbeMode mode = ProbeMode::automatic;
+    std::string btf_path; // for offsets when the kernel has no BTF
+    uint64_t ring_size = 8u << 20;
+    uint64_t latency_ns = 1'000'000;
+    uint64_t wakeup_bytes = 0; // 0: a quarter of the ring
+    bool follow = false;
+    uint32_t max_processes = 0; // sizes the pid-keyed maps; 0: from the kernel's limits
+};
+
+// A failure with the exit code it should end the daemon with.
+struct ProbeError : std::runtime_error {
+    int exit_code;
+    ProbeError(const std::string& what, int code) : std::runtime_error(what), exit_code(code) {}
+};
+
+enum class ParentPath { btf, offsets, fork_map };
+const char* to_string(ParentPath p);
+
+class Probes {
+public:
+    // Throws ProbeError with an actionable message.
+    static Probes load(const ProbeConfig& config);
+    Probes(Probes&&) noexcept;
+    Probes& operator=(Probes&&) = delete;
+    ~Probes();
+
+    void attach();
+    void detach();
+
+    int ring_fd() const;
+    LostCounts drops() const; // cumulative kernel-side reservation failures
+    void follow(Pid pid);
+    void seed_parent(Pid child, Pid parent);
+
+    ParentPath parent_path() const { return parent_path_; }
+    const char* mode_name() const { return classic_ ? "classic" : "tp_btf"; }
+
+private:
+    using SkeletonPtr = std::unique_ptr<void, void (*)(void*)>;
+    using LinkPtr = std::unique_ptr<bpf_link, int (*)(bpf_link*)>;
+    Probes(SkeletonPtr skel, bpf_object* obj, bool classic, ParentPath path,
+           std::optional<TracefsMount> tracefs);
+
+    bpf_map* map(const char* name) const;
+
+    // Declaration order is destruction order in reverse: links go first.
+    std::optional<TracefsMount> tracefs_;
+    SkeletonPtr skel_;
+    bpf_object* obj_;
+    bool classic_;
+    ParentPath parent_path_;
+    std::vector<LinkPtr> links_;
+};
+
+// Root, or CAP_BPF and CAP_PERFMON (CAP_SYS_ADMIN also does)? Empty if so,
+// else what is missing.
+std::string missing_capabilities();
+
+// min(pid_max, threads-max) with headroom: how many processes can be live.
+uint32_t max_live_processes();
+
+} // namespace execmond

@@ -1,0 +1,166 @@
+#include "proc_reader.hpp"
+
+#include <charconv>
+#include <dirent.h>
+#include <fcntl.h>
+#include <memory>
+#include <unistd.h>
+#include <unordered_map>
+
+namespace execmond {
+namespace {
+
+std::optional<std::string> slurp(const std::string& path) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return std::nullopt;
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        out.append(buf, static_cast<size_t>(n));
+    close(fd);
+    if (n < 0)
+        return std::nullopt;
+    return out;
+}
+
+template <typename T> bool to_number(std::string_view s, T& out) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && end == s.data() + s.size();
+}
+
+// "Uid:\t0\t0\t0\t0" -> first number after the key.
+std::optional<uint32_t> status_field(std::string_view status, std::string_view key, bool last) {
+    auto pos = status.find(key);
+    if (pos == std::string_view::npos)
+        return std::nullopt;
+    auto line = status.substr(pos + key.size());
+    line = line.substr(0, line.find('\n'));
+    std::optional<uint32_t> result;
+    size_t i = 0;
+    while (i < line.size()) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t'))
+            ++i;
+        size_t j = i;
+        while (j < line.size() && line[j] != ' ' && line[j] != '\t')
+            ++j;
+        uint32_t v;
+        if (j > i && to_number(line.substr(i, j - i), v)) {
+            result = v;
+            if (!last)
+                return result;
+        }
+        i = j;
+    }
+    return result;
+}
+
+} // namespace
+
+uint64_t ns_per_tick() {
+    static const uint64_t value = [] {
+        long hz = sysconf(_SC_CLK_TCK);
+        return hz > 0 ? 1'000'000'000ull / static_cast<uint64_t>(hz) : 10'000'000ull;
+    }();
+    return value;
+}
+
+std::optional<ProcSnapshot> ProcReader::parse_stat(std::string_view text) {
+    // "pid (comm) state ppid ..." — comm may hold spaces and parentheses,
+    // so it ends at the last ')'.
+    auto open_paren = text.find('(');
+    auto close_paren = text.rfind(')');
+    if (open_paren == std::string_view::npos || close_paren == std::string_view::npos ||
+        close_paren < open_paren)
+        return std::nullopt;
+    ProcSnapshot s;
+    auto pid_text = text.substr(0, open_paren);
+    while (!pid_text.empty() && pid_text.back() == ' ')
+        pid_text.remove_suffix(1);
+    if (!to_number(pid_text, s.pid))
+        return std::nullopt;
+    s.comm = std::string(text.substr(open_paren + 1, close_paren - open_paren - 1));
+    // Fields after comm, 1-based from state (field 3).
+    auto rest = text.substr(close_paren + 1);
+    int field = 2;
+    size_t i = 0;
+    while (i < rest.size() && field < 22) {
+        while (i < rest.size() && rest[i] == ' ')
+            ++i;
+        size_t j = rest.find(' ', i);
+        if (j == std::string_view::npos)
+            j = rest.size();
+        ++field;
+        auto token = rest.substr(i, j - i);
+        if (field == 4 && !to_number(token, s.ppid))
+            return std::nullopt;
+        if (field == 22 && !to_number(token, s.start_ticks))
+            return std::nullopt;
+        i = j;
+    }
+    if (field < 22)
+        return std::nullopt;
+    return s;
+}
+
+std::vector<Pid> ProcReader::list_pids() const {
+    std::vector<Pid> pids;
+    struct CloseDir {
+        void operator()(DIR* d) const { closedir(d); }
+    };
+    std::unique_ptr<DIR, CloseDir> dir(opendir(root_.c_str()));
+    if (!dir)
+        return pids;
+    while (dirent* d = readdir(dir.get())) {
+        Pid pid;
+        if (to_number(std::string_view(d->d_name), pid))
+            pids.push_back(pid);
+    }
+    return pids;
+}
+
+std::optional<ProcSnapshot> ProcReader::read_stat(Pid pid) const {
+    auto text = slurp(root_ + "/" + std::to_string(pid) + "/stat");
+    if (!text)
+        return std::nullopt;
+    return parse_stat(*text);
+}
+
+std::optional<ProcSnapshot> ProcReader::read(Pid pid) const {
+    auto s = read_stat(pid);
+    if (!s)
+        return std::nullopt;
+    std::string dir = root_ + "/" + std::to_string(pid);
+    if (auto status = slurp(dir + "/status")) {
+        s->uid = status_field(*status, "Uid:", false).value_or(0);
+        s->gid = status_field(*status, "Gid:", false).value_or(0);
+        s->ns_pid = status_field(*status, "NSpid:", true).value_or(pid);
+    }
+    char exe[4096];
+    ssize_t n = readlink((dir + "/exe").c_str(), exe, sizeof(exe));
+    if (n > 0)
+        s->exe.assign(exe, static_cast<size_t>(n));
+    return s;
+}
+
+std::vector<Pid> ProcReader::descendants(Pid root) const {
+    std::unordered_multimap<Pid, Pid> children;
+    for (Pid pid : list_pids())
+        if (auto s = read_stat(pid))
+            children.emplace(s->ppid, pid);
+    std::vector<Pid> out;
+    std::vector<Pid> todo{root};
+    while (!todo.empty()) {
+        Pid p = todo.back();
+        todo.pop_back();
+        auto [b, e] = children.equal_range(p);
+        for (auto it = b; it != e; ++it) {
+            out.push_back(it->second);
+            todo.push_back(it->second);
+        }
+    }
+    return out;
+}
+
+} // namespace execmond

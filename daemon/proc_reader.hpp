@@ -1,0 +1,44 @@
+// Reads what the process table needs about one process from /proc.
+#pragma once
+
+#include "event.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace execmond {
+
+struct ProcSnapshot {
+    Pid pid = 0;
+    Pid ppid = 0;
+    uint64_t start_ticks = 0; // /proc/PID/stat field 22, in clock ticks since boot
+    std::string comm;
+    std::string exe; // empty when unreadable (kernel threads, permissions)
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    Pid ns_pid = 0; // innermost NSpid
+};
+
+class ProcReader {
+public:
+    explicit ProcReader(std::string root = "/proc") : root_(std::move(root)) {}
+
+    std::vector<Pid> list_pids() const;
+    // Parent and start time only: cheap, for re-checking a parent.
+    std::optional<ProcSnapshot> read_stat(Pid pid) const;
+    // Everything the table keeps.
+    std::optional<ProcSnapshot> read(Pid pid) const;
+    // Children of every pid, for walking subtrees (--follow).
+    std::vector<Pid> descendants(Pid root) const;
+
+    static std::optional<ProcSnapshot> parse_stat(std::string_view text);
+
+private:
+    std::string root_;
+};
+
+// Nanoseconds per /proc clock tick (10,000,000 with USER_HZ 100).
+uint64_t ns_per_tick();
+
+} // namespace execmond

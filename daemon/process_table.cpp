@@ -1,0 +1,164 @@
+#include "process_table.hpp"
+
+namespace execmond {
+
+std::string ProcessInfo::key() const {
+    return std::to_string(pid) + ":" + std::to_string(start_ticks);
+}
+
+ProcessTable::ProcessTable(ProcReader proc) : proc_(std::move(proc)) {}
+
+void ProcessTable::seed() {
+    for (Pid pid : proc_.list_pids())
+        if (auto s = proc_.read(pid))
+            seed_one(*s);
+}
+
+void ProcessTable::seed_one(const ProcSnapshot& s) {
+    // An event may already have described this process more precisely.
+    if (auto it = table_.find(s.pid); it != table_.end() && it->second.start_ticks == s.start_ticks)
+        return;
+    ProcessInfo p;
+    p.pid = s.pid;
+    p.ppid = s.ppid;
+    p.start_ticks = s.start_ticks;
+    p.start_ns = s.start_ticks * ns_per_tick();
+    p.uid = s.uid;
+    p.comm = s.comm;
+    p.filename = s.exe;
+    table_[s.pid] = std::move(p);
+}
+
+uint64_t ProcessTable::ticks_of(const Event& e) const {
+    // The same rounding /proc uses, so seeded and probed keys agree.
+    return e.start_boottime_ns / ns_per_tick();
+}
+
+ProcessInfo& ProcessTable::upsert(Pid pid, uint64_t start_ticks, bool& fresh) {
+    auto [it, inserted] = table_.try_emplace(pid);
+    ProcessInfo& p = it->second;
+    // A different start time is a different process that reused the pid:
+    // it must not inherit anything from the old one.
+    fresh = inserted || (start_ticks != 0 && p.start_ticks != start_ticks);
+    if (fresh && !inserted)
+        p = ProcessInfo{};
+    p.pid = pid;
+    return p;
+}
+
+const ProcessInfo& ProcessTable::on_fork(const Event& e) {
+    bool fresh = false;
+    // Without a start time from the probe (fork-map mode) the fork is the start.
+    KtimeNs start = e.start_boottime_ns ? e.start_boottime_ns : e.ktime_ns;
+    uint64_t ticks = start / ns_per_tick();
+    ProcessInfo& p = upsert(e.pid, ticks, fresh);
+    if (!fresh && p.exited) {
+        p = ProcessInfo{};
+        p.pid = e.pid;
+    }
+    p.start_ticks = ticks;
+    p.start_ns = start;
+    p.ppid = e.ppid;
+    p.fork_ppid = e.ppid;
+    p.uid = e.uid;
+    p.cgroup_id = e.cgroup_id;
+    p.comm = e.comm;
+    p.exited = false;
+    // A forked child runs its parent's image until it execs.
+    if (const ProcessInfo* parent = find(e.ppid))
+        p.filename = parent->filename;
+    return p;
+}
+
+const ProcessInfo& ProcessTable::on_exec(const Event& e) {
+    bool fresh = false;
+    ProcessInfo& p = upsert(e.pid, ticks_of(e), fresh);
+    if (fresh) {
+        p.start_ticks = ticks_of(e);
+        p.start_ns = e.start_boottime_ns;
+    }
+    if (e.ppid != 0 || fresh)
+        p.ppid = e.ppid;
+    p.uid = e.uid;
+    p.cgroup_id = e.cgroup_id;
+    p.comm = e.comm;
+    p.filename = e.filename;
+    p.exited = false;
+    return p;
+}
+
+const ProcessInfo& ProcessTable::on_exit(const Event& e) {
+    bool fresh = false;
+    ProcessInfo& p = upsert(e.pid, ticks_of(e), fresh);
+    if (fresh) {
+        p.start_ticks = ticks_of(e);
+        p.start_ns = e.start_boottime_ns;
+        p.comm = e.comm;
+    }
+    if (e.ppid != 0)
+        p.ppid = e.ppid;
+    if (!p.exited)
+        exits_.push_back({e.ktime_ns, p.pid, p.start_ticks});
+    p.exited = true;
+    return p;
+}
+
+void ProcessTable::evict_expired(KtimeNs now) {
+    while (!exits_.empty() && now - exits_.front().at >= exit_grace_ns) {
+        const PendingExit& x = exits_.front();
+        auto it = table_.find(x.pid);
+        // Only the process that exited: the pid may have been reused since.
+        if (it != table_.end() && it->second.exited && it->second.start_ticks == x.start_ticks)
+            table_.erase(it);
+        exits_.pop_front();
+    }
+}
+
+const ProcessInfo* ProcessTable::find(Pid pid) const {
+    auto it = table_.find(pid);
+    return it == table_.end() ? nullptr : &it->second;
+}
+
+void ProcessTable::refresh_parent(ProcessInfo& child) {
+    auto s = proc_.read_stat(child.pid);
+    if (s && s->start_ticks == child.start_ticks)
+        child.ppid = s->ppid;
+}
+
+void ProcessTable::ancestors(Pid ppid, unsigned depth, std::vector<const ProcessInfo*>& out) {
+    out.clear();
+    auto it = table_.find(ppid);
+    while (it != table_.end() && out.size() < depth) {
+        ProcessInfo& current = it->second;
+        out.push_back(&current);
+        if (current.pid <= 1 || current.ppid == 0)
+            break;
+        auto parent = table_.find(current.ppid);
+        if ((parent == table_.end() || parent->second.exited) && !current.exited) {
+            refresh_parent(current);
+            parent = table_.find(current.ppid);
+        }
+        // Pid reuse cannot make a loop with real start times, but a stale
+        // entry could; a parent is never younger than its child.
+        if (parent == table_.end() || parent->second.start_ticks > current.start_ticks)
+            break;
+        for (const ProcessInfo* seen : out)
+            if (seen == &parent->second)
+                return;
+        it = parent;
+    }
+}
+
+bool ProcessTable::descends_from(Pid pid, Pid root) const {
+    for (unsigned hops = 0; hops < 4096 && pid != 0; ++hops) {
+        if (pid == root)
+            return true;
+        const ProcessInfo* p = find(pid);
+        if (p == nullptr || p->pid == p->ppid)
+            return false;
+        pid = p->ppid;
+    }
+    return false;
+}
+
+} // namespace execmond

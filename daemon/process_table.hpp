@@ -1,0 +1,79 @@
+// pid -> what we know of each live process: its parents (current and at
+// fork), identity across pid reuse (pid + start time), and what it runs.
+// Fed by fork/exec/exit events, seeded from /proc before the probes report.
+#pragma once
+
+#include "event.hpp"
+#include "proc_reader.hpp"
+
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace execmond {
+
+struct ProcessInfo {
+    Pid pid = 0;
+    Pid ppid = 0;      // current parent (reparenting shows here)
+    Pid fork_ppid = 0; // parent at fork time; 0 if the fork was not seen
+    uint64_t start_ticks = 0;
+    KtimeNs start_ns = 0; // start_boottime in ns (tick precision when seeded)
+    uint32_t uid = 0;
+    uint64_t cgroup_id = 0;
+    std::string comm;
+    std::string filename; // last exec'd path, or /proc/PID/exe when seeded
+    bool exited = false;
+
+    std::string key() const; // "pid:start_ticks", stable across pid reuse
+};
+
+class ProcessTable {
+public:
+    // How long an exited process stays listed, so that records produced
+    // around its exit (children's execs racing the reparenting) still
+    // resolve it. Bounded memory: exits are evicted in order.
+    static constexpr KtimeNs exit_grace_ns = 2'000'000'000;
+
+    explicit ProcessTable(ProcReader proc = ProcReader());
+
+    // Fills the table with every live process from /proc.
+    void seed();
+    void seed_one(const ProcSnapshot& s);
+
+    const ProcessInfo& on_fork(const Event& e);
+    const ProcessInfo& on_exec(const Event& e);
+    // The process stays until exit_grace_ns after its exit.
+    const ProcessInfo& on_exit(const Event& e);
+    void evict_expired(KtimeNs now);
+
+    const ProcessInfo* find(Pid pid) const;
+    // Nearest parent first, up to pid 1 or `depth` entries; stops at unknown
+    // pids and loops. A parent that has exited or vanished is re-read from
+    // /proc for the child above it, so reparented orphans show their new
+    // parent.
+    void ancestors(Pid ppid, unsigned depth, std::vector<const ProcessInfo*>& out);
+    // Is `pid` `root` or below it?
+    bool descends_from(Pid pid, Pid root) const;
+
+    size_t size() const { return table_.size(); }
+    size_t pending_evictions() const { return exits_.size(); }
+
+private:
+    ProcessInfo& upsert(Pid pid, uint64_t start_ticks, bool& fresh);
+    uint64_t ticks_of(const Event& e) const;
+    void refresh_parent(ProcessInfo& child);
+
+    ProcReader proc_;
+    std::unordered_map<Pid, ProcessInfo> table_;
+    struct PendingExit {
+        KtimeNs at;
+        Pid pid;
+        uint64_t start_ticks;
+    };
+    std::deque<PendingExit> exits_;
+};
+
+} // namespace execmond

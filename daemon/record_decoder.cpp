@@ -1,0 +1,121 @@
+#include "record_decoder.hpp"
+
+#include "execmond_event.h"
+
+#include <cstring>
+
+namespace execmond {
+
+const char* to_string(EventKind k) {
+    switch (k) {
+    case EventKind::fork:
+        return "fork";
+    case EventKind::exec:
+        return "exec";
+    case EventKind::exit:
+        return "exit";
+    }
+    return "unknown";
+}
+
+const char* to_string(ParentSource s) {
+    switch (s) {
+    case ParentSource::btf:
+        return "btf";
+    case ParentSource::offsets:
+        return "offsets";
+    case ParentSource::fork_map:
+        return "fork-map";
+    case ParentSource::unknown:
+        return "unknown";
+    }
+    return "unknown";
+}
+
+namespace {
+
+// A fixed char array that may lack its NUL.
+std::string_view bounded(const char* s, size_t max) {
+    return {s, strnlen(s, max)};
+}
+
+void decode_header(const execmond_header& h, const char* bytes, Event& e) {
+    e.ktime_ns = h.ktime_ns;
+    e.start_boottime_ns = h.start_boottime_ns;
+    e.cgroup_id = h.cgroup_id;
+    e.pid = h.pid;
+    e.tid = h.tid;
+    e.ppid = h.ppid;
+    e.uid = h.uid;
+    e.gid = h.gid;
+    e.ns_pid = h.ns_pid;
+    e.pidns_id = h.pidns_id;
+    e.parent_source = h.parent_source <= EXECMOND_PARENT_UNKNOWN ? static_cast<ParentSource>(h.parent_source)
+                                                                 : ParentSource::unknown;
+    e.comm =
+        bounded(bytes + offsetof(execmond_header, comm), sizeof(h.comm)); // a view of the record, not of h
+}
+
+} // namespace
+
+std::variant<Event, DecodeError> decode_record(const void* data, size_t size) {
+    // The ring gives 8-byte aligned records; still, copy the fixed parts out so
+    // a fuzzer's unaligned input is no undefined behaviour.
+    const auto* bytes = static_cast<const char*>(data);
+    execmond_header h;
+    if (size < sizeof(h))
+        return DecodeError{"record of " + std::to_string(size) + " bytes is shorter than its header"};
+    std::memcpy(&h, bytes, sizeof(h));
+    if (h.size != size)
+        return DecodeError{"record says " + std::to_string(h.size) + " bytes but has " +
+                           std::to_string(size)};
+
+    Event e;
+    decode_header(h, bytes, e);
+    switch (h.type) {
+    case EXECMOND_REC_FORK: {
+        execmond_fork f;
+        if (size != sizeof(f))
+            return DecodeError{"fork record has " + std::to_string(size) + " bytes"};
+        std::memcpy(&f, bytes, sizeof(f));
+        e.kind = EventKind::fork;
+        e.parent_start_boottime_ns = f.parent_start_boottime_ns;
+        e.parent_comm = bounded(bytes + offsetof(execmond_fork, parent_comm), sizeof(f.parent_comm));
+        return e;
+    }
+    case EXECMOND_REC_EXEC: {
+        execmond_exec x;
+        if (size < sizeof(x))
+            return DecodeError{"exec record has " + std::to_string(size) + " bytes"};
+        std::memcpy(&x, bytes, sizeof(x));
+        size_t fn = x.filename_len, args = x.args_len;
+        if (fn > EXECMOND_FILENAME_MAX || args > EXECMOND_ARGS_MAX || sizeof(x) + fn + args != size)
+            return DecodeError{"exec record lengths (filename " + std::to_string(fn) + ", args " +
+                               std::to_string(args) + ") do not match its " + std::to_string(size) +
+                               " bytes"};
+        e.kind = EventKind::exec;
+        e.old_tid = x.old_tid;
+        e.euid = x.euid;
+        e.egid = x.egid;
+        e.argc = x.argc;
+        const char* payload = bytes + sizeof(x);
+        e.filename = bounded(payload, fn); // the kernel's copy ends with its NUL
+        e.args = std::string_view(payload + fn, args);
+        e.args_truncated = x.args_full_len > args;
+        return e;
+    }
+    case EXECMOND_REC_EXIT: {
+        execmond_exit x;
+        if (size != sizeof(x))
+            return DecodeError{"exit record has " + std::to_string(size) + " bytes"};
+        std::memcpy(&x, bytes, sizeof(x));
+        e.kind = EventKind::exit;
+        e.exit_status = x.exit_code;
+        return e;
+    }
+    default:
+        return DecodeError{"unknown record type " + std::to_string(h.type)};
+    }
+}
+
+} // namespace execmond

@@ -1,0 +1,135 @@
+#include "ring_reader.hpp"
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <unistd.h>
+
+namespace execmond {
+
+namespace asio = boost::asio;
+
+RingReader::RingReader(asio::io_context& io, int ring_map_fd, std::chrono::microseconds latency,
+                       RecordHandler on_record, DrainHandler on_drained)
+    : io_(io), rb_(ring_buffer__new(ring_map_fd, &RingReader::on_sample, this, nullptr), &ring_buffer__free),
+      readable_(io), timer_(io), latency_(latency), on_record_(std::move(on_record)),
+      on_drained_(std::move(on_drained)) {
+    if (!rb_)
+        throw std::runtime_error(std::string("open ring buffer: ") + std::strerror(errno));
+    // The map fd itself polls readable when the probes force a wake-up; a
+    // duplicate lets Asio own (and close) its copy.
+    int fd = dup(ring_map_fd);
+    if (fd < 0)
+        throw std::runtime_error(std::string("dup ring buffer fd: ") + std::strerror(errno));
+    readable_.assign(fd);
+}
+
+// libbpf 1.4 has no ring_buffer__consume_n: a negative return stops the
+// consumer after this record (which counts as consumed).
+int RingReader::on_sample(void* ctx, void* data, size_t size) {
+    auto* self = static_cast<RingReader*>(ctx);
+    self->on_record_(data, size);
+    ++self->consumed_;
+    return self->consumed_ >= self->budget_ ? -E2BIG : 0;
+}
+
+size_t RingReader::consume(size_t budget) {
+    consumed_ = 0;
+    budget_ = budget;
+    ring_buffer__consume(rb_.get());
+    return consumed_;
+}
+
+void RingReader::start() {
+    stopped_ = false;
+    wait_readable();
+    drain(drain_budget); // anything queued before we started
+}
+
+void RingReader::stop() {
+    stopped_ = true;
+    readable_.cancel();
+    timer_.cancel();
+}
+
+void RingReader::wait_readable() {
+    readable_.async_wait(asio::posix::stream_descriptor::wait_read,
+                         [this](const boost::system::error_code& ec) {
+                             if (ec || stopped_)
+                                 return;
+                             ++wakeups_;
+                             drain(drain_budget);
+                             wait_readable();
+                         });
+}
+
+size_t RingReader::drain(size_t budget) {
+    size_t got = consume(budget);
+    if (got > 0) {
+        on_drained_(got);
+        schedule_timer();
+    }
+    // A storm can outrun one drain: continue after other handlers had a turn.
+    if (got >= budget && !continue_posted_ && !stopped_) {
+        continue_posted_ = true;
+        asio::post(io_, [this] {
+            continue_posted_ = false;
+            if (!stopped_)
+                drain(drain_budget);
+        });
+    }
+    return got;
+}
+
+size_t RingReader::drain_all() {
+    size_t total = 0;
+    for (;;) {
+        size_t n = consume(drain_budget);
+        if (n == 0)
+            break;
+        total += n;
+        on_drained_(n);
+    }
+    return total;
+}
+
+// Records submitted without a wake-up after the last forced one are at most
+// `latency_` old when this fires (see submit_flags() in the probes).
+void RingReader::schedule_timer() {
+    if (latency_.count() == 0)
+        return; // every record wakes us
+    deadline_ = std::chrono::steady_clock::now() + latency_;
+    if (!timer_armed_)
+        arm_timer();
+}
+
+void RingReader::arm_timer() {
+    timer_armed_ = true;
+    timer_.expires_at(deadline_);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+        timer_armed_ = false;
+        if (ec || stopped_)
+            return;
+        // A later drain moved the deadline: wait for that one instead.
+        if (std::chrono::steady_clock::now() < deadline_) {
+            arm_timer();
+            return;
+        }
+        ++timer_drains_;
+        drain(drain_budget);
+    });
+}
+
+size_t RingReader::queued_bytes() const {
+    ring* r = ring_buffer__ring(rb_.get(), 0);
+    return r ? ring__avail_data_size(r) : 0;
+}
+
+size_t RingReader::capacity() const {
+    ring* r = ring_buffer__ring(rb_.get(), 0);
+    return r ? ring__size(r) : 0;
+}
+
+} // namespace execmond

@@ -1,0 +1,66 @@
+// Drains the BPF ring buffer from the Asio loop. The probes wake us only now
+// and then (see bpf/execmond_common.bpf.h), so after every drain that found
+// records a timer makes sure nothing waits longer than the latency bound.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <bpf/libbpf.h>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+namespace execmond {
+
+class RingReader {
+public:
+    using RecordHandler = std::function<void(const void* data, size_t size)>;
+    using DrainHandler = std::function<void(size_t records)>;
+
+    RingReader(boost::asio::io_context& io, int ring_map_fd, std::chrono::microseconds latency,
+               RecordHandler on_record, DrainHandler on_drained);
+    RingReader(const RingReader&) = delete;
+    RingReader& operator=(const RingReader&) = delete;
+
+    void start();
+    void stop();
+    // Consumes everything queued now; returns the record count.
+    size_t drain_all();
+    // Bytes waiting in the ring, and its size.
+    size_t queued_bytes() const;
+    size_t capacity() const;
+    uint64_t wakeups() const { return wakeups_; }
+    uint64_t timer_drains() const { return timer_drains_; }
+
+private:
+    static int on_sample(void* ctx, void* data, size_t size);
+    void wait_readable();
+    size_t drain(size_t budget);
+    size_t consume(size_t budget);
+    void schedule_timer();
+    void arm_timer();
+
+    // Records handled per drain before yielding to the rest of the loop.
+    static constexpr size_t drain_budget = 4096;
+
+    boost::asio::io_context& io_;
+    std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> rb_;
+    boost::asio::posix::stream_descriptor readable_;
+    boost::asio::steady_timer timer_;
+    std::chrono::microseconds latency_;
+    std::chrono::steady_clock::time_point deadline_{};
+    bool timer_armed_ = false;
+    bool continue_posted_ = false;
+    bool stopped_ = true;
+    RecordHandler on_record_;
+    DrainHandler on_drained_;
+    size_t consumed_ = 0;
+    size_t budget_ = 0;
+    uint64_t wakeups_ = 0;
+    uint64_t timer_drains_ = 0;
+};
+
+} // namespace execmond

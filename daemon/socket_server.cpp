@@ -1,0 +1,240 @@
+#include "socket_server.hpp"
+
+#include "log.hpp"
+
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <grp.h>
+#include <pwd.h>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+namespace execmond {
+
+namespace asio = boost::asio;
+using stream = asio::local::stream_protocol;
+
+namespace {
+
+std::runtime_error sys_error(const std::string& what) {
+    return std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+// Is something already serving on this path?
+bool someone_listening(const std::string& path) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    bool up = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    close(fd);
+    return up;
+}
+
+bool in_group(uid_t uid, gid_t primary, gid_t wanted) {
+    if (primary == wanted)
+        return true;
+    const passwd* pw = getpwuid(uid);
+    if (!pw)
+        return false;
+    int n = 64;
+    std::vector<gid_t> groups(static_cast<size_t>(n));
+    if (getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) {
+        groups.resize(static_cast<size_t>(n));
+        if (getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0)
+            return false;
+    }
+    groups.resize(static_cast<size_t>(n));
+    return std::find(groups.begin(), groups.end(), wanted) != groups.end();
+}
+
+} // namespace
+
+SocketServer::SocketServer(asio::io_context& io, const Options& options, HelloFactory hello,
+                           RequestHandler on_request)
+    : io_(io), acceptor_(io), path_(options.socket_path), allow_uids_(options.allow_uids),
+      allow_gids_(options.allow_gids), queue_limit_(options.client_queue_bytes), hello_(std::move(hello)),
+      on_request_(std::move(on_request)) {
+    int n = sd_listen_fds(1);
+    if (n > 1)
+        throw std::runtime_error("socket activation passed " + std::to_string(n) +
+                                 " sockets; execmond takes exactly one (its events socket)");
+    if (n == 1) {
+        int fd = SD_LISTEN_FDS_START;
+        if (sd_is_socket_unix(fd, SOCK_STREAM, 1, nullptr, 0) <= 0)
+            throw std::runtime_error(
+                "socket activation passed fd 3, which is not a listening AF_UNIX stream socket");
+        acceptor_.assign(stream(), fd);
+        activated_ = true;
+        path_ = acceptor_.local_endpoint().path();
+        log::info("serving on " + path_ + " (socket activation)", {{"EXECMOND_SOCKET", path_}});
+        return;
+    }
+    create_socket(options);
+}
+
+void SocketServer::create_socket(const Options& options) {
+    namespace fs = std::filesystem;
+    fs::path p(path_);
+    std::error_code ec;
+    if (p.has_parent_path()) {
+        fs::create_directories(p.parent_path(), ec);
+        if (ec)
+            throw std::runtime_error("create socket directory " + p.parent_path().string() + ": " +
+                                     ec.message());
+    }
+    struct stat st {};
+    if (lstat(path_.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            throw std::runtime_error("socket path " + path_ +
+                                     " exists and is not a socket; not replacing it");
+        if (someone_listening(path_))
+            throw std::runtime_error("socket " + path_ + " is in use (another execmond running?)");
+        if (unlink(path_.c_str()) != 0)
+            throw sys_error("remove stale socket " + path_);
+        log::info("replaced stale socket " + path_);
+    }
+    boost::system::error_code bec;
+    acceptor_.open(stream(), bec);
+    if (!bec)
+        acceptor_.bind(stream::endpoint(path_), bec);
+    if (bec)
+        throw std::runtime_error("bind socket " + path_ + ": " + bec.message());
+    owns_path_ = true;
+    acceptor_.listen(asio::socket_base::max_listen_connections, bec);
+    if (bec)
+        throw std::runtime_error("listen on " + path_ + ": " + bec.message());
+    if (!options.socket_group.empty()) {
+        if (const group* g = getgrnam(options.socket_group.c_str())) {
+            if (chown(path_.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
+                throw sys_error("chown socket " + path_ + " to group " + options.socket_group);
+        } else {
+            log::warning("group " + options.socket_group + " does not exist; socket " + path_ +
+                         " keeps its default group");
+        }
+    }
+    if (chmod(path_.c_str(), options.socket_mode) != 0)
+        throw sys_error("chmod socket " + path_);
+    log::info("serving on " + path_, {{"EXECMOND_SOCKET", path_}});
+}
+
+SocketServer::~SocketServer() {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    if (owns_path_)
+        unlink(path_.c_str());
+}
+
+void SocketServer::start() {
+    accept_next();
+}
+
+bool SocketServer::allowed(const PeerCredentials& peer) const {
+    if (allow_uids_.empty() && allow_gids_.empty())
+        return true; // the socket's mode and group decide
+    if (peer.uid == 0 || std::find(allow_uids_.begin(), allow_uids_.end(), peer.uid) != allow_uids_.end())
+        return true;
+    return std::any_of(allow_gids_.begin(), allow_gids_.end(),
+                       [&](gid_t g) { return in_group(peer.uid, peer.gid, g); });
+}
+
+void SocketServer::accept_next() {
+    acceptor_.async_accept([this](const boost::system::error_code& ec, stream::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open())
+            return;
+        if (ec) {
+            // EMFILE and friends: log, keep serving the clients we have.
+            log::warning("accept on " + path_ + ": " + ec.message());
+            auto retry = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+            retry->async_wait([this, retry](const boost::system::error_code& e) {
+                if (!e)
+                    accept_next();
+            });
+            return;
+        }
+        ucred cred{};
+        socklen_t len = sizeof(cred);
+        getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len);
+        PeerCredentials peer{cred.pid, cred.uid, cred.gid};
+        std::string who = "pid " + std::to_string(peer.pid) + " uid " + std::to_string(peer.uid);
+        if (!allowed(peer)) {
+            log::notice("refused client " + who + " (not in --allow-uid/--allow-group)",
+                        {{"EXECMOND_CLIENT_PID", std::to_string(peer.pid)},
+                         {"EXECMOND_CLIENT_UID", std::to_string(peer.uid)}});
+            static const std::string refusal =
+                "{\"type\":\"error\",\"message\":\"permission denied: uid not allowed\"}\n";
+            boost::system::error_code ignored;
+            asio::write(socket, asio::buffer(refusal), ignored);
+            socket.close(ignored);
+            accept_next();
+            return;
+        }
+        uint64_t id = next_id_++;
+        auto client = std::make_shared<Client>(
+            std::move(socket), id, peer, queue_limit_,
+            [this](Client& c, std::string_view line) { on_request_(c, line); },
+            [this](Client& c, std::string_view reason) {
+                log::info("client " + std::to_string(c.id()) + " (pid " + std::to_string(c.peer().pid) +
+                          ") closed: " + std::string(reason) + "; " + std::to_string(c.lines_sent()) +
+                          " lines sent, " + std::to_string(c.lines_dropped()) + " dropped");
+                dropped_by_closed_ += c.lines_dropped();
+                auto it = std::find_if(clients_.begin(), clients_.end(),
+                                       [&](const std::shared_ptr<Client>& p) { return p.get() == &c; });
+                if (it != clients_.end())
+                    clients_.erase(it);
+            });
+        log::info("client " + std::to_string(id) + " connected: " + who,
+                  {{"EXECMOND_CLIENT_PID", std::to_string(peer.pid)},
+                   {"EXECMOND_CLIENT_UID", std::to_string(peer.uid)}});
+        clients_.push_back(client);
+        client->send(hello_());
+        client->start();
+        accept_next();
+    });
+}
+
+void SocketServer::stop_accepting() {
+    boost::system::error_code ignored;
+    acceptor_.cancel(ignored);
+    acceptor_.close(ignored);
+}
+
+void SocketServer::flush_and_close() {
+    auto copy = clients_; // closing edits the list
+    for (auto& c : copy)
+        c->close_after_flush();
+}
+
+bool SocketServer::all_flushed() const {
+    return clients_.empty();
+}
+
+void SocketServer::reap_stuck(std::chrono::seconds timeout) {
+    auto now = std::chrono::steady_clock::now();
+    auto copy = clients_;
+    for (auto& c : copy)
+        if (c->stuck(now, timeout)) {
+            log::warning("client " + std::to_string(c->id()) + " (pid " + std::to_string(c->peer().pid) +
+                         ") made no progress for " + std::to_string(timeout.count()) + " s; disconnecting");
+            c->close("stuck");
+        }
+}
+
+uint64_t SocketServer::lines_dropped_total() const {
+    uint64_t total = dropped_by_closed_;
+    for (const auto& c : clients_)
+        total += c->lines_dropped();
+    return total;
+}
+
+} // namespace execmond

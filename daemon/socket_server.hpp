@@ -1,0 +1,72 @@
+// The Unix socket clients read the stream from: created (or taken from systemd
+// socket activation), access-checked per connection with SO_PEERCRED, and
+// fanned out to every client whose subscription matches.
+#pragma once
+
+#include "client.hpp"
+#include "options.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace execmond {
+
+class SocketServer {
+public:
+    // Builds the line a new client gets first.
+    using HelloFactory = std::function<Line()>;
+    using RequestHandler = std::function<void(Client&, std::string_view line)>;
+
+    // Throws std::runtime_error with the path and the reason.
+    SocketServer(boost::asio::io_context& io, const Options& options, HelloFactory hello,
+                 RequestHandler on_request);
+    ~SocketServer();
+    SocketServer(const SocketServer&) = delete;
+    SocketServer& operator=(const SocketServer&) = delete;
+
+    void start();
+    // Stops accepting and closes each client once its queue is written.
+    void stop_accepting();
+    void flush_and_close();
+    bool all_flushed() const;
+
+    template <typename Fn> void for_each_client(Fn&& fn) {
+        for (const auto& c : clients_)
+            if (!c->closed())
+                fn(*c);
+    }
+    // Disconnects clients that made no write progress for the timeout.
+    void reap_stuck(std::chrono::seconds timeout);
+
+    size_t client_count() const { return clients_.size(); }
+    uint64_t lines_dropped_total() const;
+    bool socket_activated() const { return activated_; }
+    const std::string& path() const { return path_; }
+
+private:
+    void accept_next();
+    bool allowed(const PeerCredentials& peer) const;
+    void create_socket(const Options& options);
+
+    boost::asio::io_context& io_;
+    boost::asio::local::stream_protocol::acceptor acceptor_;
+    std::string path_;
+    bool activated_ = false;
+    bool owns_path_ = false;
+    std::vector<uid_t> allow_uids_;
+    std::vector<gid_t> allow_gids_;
+    size_t queue_limit_;
+    HelloFactory hello_;
+    RequestHandler on_request_;
+    std::vector<std::shared_ptr<Client>> clients_;
+    uint64_t next_id_ = 1;
+    uint64_t dropped_by_closed_ = 0;
+};
+
+} // namespace execmond

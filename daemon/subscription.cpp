@@ -1,0 +1,162 @@
+#include "subscription.hpp"
+
+#include "text.hpp"
+
+#include <algorithm>
+#include <fnmatch.h>
+
+namespace execmond {
+
+using json = nlohmann::json;
+
+namespace {
+
+bool any_glob(const std::vector<std::string>& globs, std::string_view text) {
+    if (globs.empty())
+        return true;
+    std::string s(text);
+    return std::any_of(globs.begin(), globs.end(),
+                       [&](const std::string& g) { return fnmatch(g.c_str(), s.c_str(), 0) == 0; });
+}
+
+std::vector<std::string> strings(const json& v, const char* key) {
+    if (v.is_string())
+        return {v.get<std::string>()};
+    if (!v.is_array())
+        throw std::invalid_argument(std::string(key) + " must be a string or an array of strings");
+    std::vector<std::string> out;
+    for (const auto& item : v) {
+        if (!item.is_string())
+            throw std::invalid_argument(std::string(key) + " must be a string or an array of strings");
+        out.push_back(item.get<std::string>());
+    }
+    return out;
+}
+
+template <typename T> std::vector<T> numbers(const json& v, const char* key, uint64_t max) {
+    std::vector<T> out;
+    auto one = [&](const json& item) {
+        if (!item.is_number_unsigned() || item.get<uint64_t>() > max)
+            throw std::invalid_argument(std::string(key) +
+                                        " must be a number or an array of numbers from 0 to " +
+                                        std::to_string(max));
+        out.push_back(static_cast<T>(item.get<uint64_t>()));
+    };
+    if (v.is_array())
+        for (const auto& item : v)
+            one(item);
+    else
+        one(v);
+    return out;
+}
+
+Subscription parse_subscription(const json& j) {
+    Subscription s;
+    for (const auto& [key, value] : j.items()) {
+        if (key == "type")
+            continue;
+        if (key == "events") {
+            s.fork = s.exec = s.exit = false;
+            for (const auto& name : strings(value, "events")) {
+                if (name == "fork")
+                    s.fork = true;
+                else if (name == "exec")
+                    s.exec = true;
+                else if (name == "exit")
+                    s.exit = true;
+                else
+                    throw std::invalid_argument("events: unknown event type '" + name +
+                                                "' (fork, exec, exit)");
+            }
+        } else if (key == "uid") {
+            s.uids = numbers<uint32_t>(value, "uid", 0xffffffffu);
+        } else if (key == "comm") {
+            s.comm_globs = strings(value, "comm");
+        } else if (key == "filename") {
+            s.filename_globs = strings(value, "filename");
+        } else if (key == "cgroup") {
+            if (!value.is_string())
+                throw std::invalid_argument("cgroup must be a string (a path prefix such as /system.slice/)");
+            s.cgroup_prefix = value.get<std::string>();
+        } else if (key == "descendants_of") {
+            s.descendants_of = numbers<Pid>(value, "descendants_of", 0x3fffffff);
+        } else if (key == "stats_interval") {
+            auto v = numbers<unsigned>(value, "stats_interval", 86400);
+            if (v.size() != 1)
+                throw std::invalid_argument("stats_interval must be one number of seconds");
+            s.stats_interval_s = v[0];
+        } else {
+            throw std::invalid_argument("unknown key '" + key + "' in subscribe");
+        }
+    }
+    return s;
+}
+
+} // namespace
+
+bool Subscription::wants(EventKind k) const {
+    return k == EventKind::fork ? fork : k == EventKind::exec ? exec : exit;
+}
+
+bool Subscription::matches(const Event& e, std::string_view filename, std::string_view cgroup_path,
+                           const ProcessTable& table) const {
+    if (!wants(e.kind))
+        return false;
+    if (!uids.empty() && std::find(uids.begin(), uids.end(), e.uid) == uids.end())
+        return false;
+    if (!any_glob(comm_globs, e.comm) || !any_glob(filename_globs, filename))
+        return false;
+    if (!cgroup_prefix.empty() && !cgroup_path.starts_with(cgroup_prefix))
+        return false;
+    if (!descendants_of.empty() && std::none_of(descendants_of.begin(), descendants_of.end(), [&](Pid root) {
+            return e.pid == root || (e.ppid != 0 && table.descends_from(e.ppid, root));
+        }))
+        return false;
+    return true;
+}
+
+nlohmann::ordered_json Subscription::to_json() const {
+    nlohmann::ordered_json j;
+    auto events = nlohmann::ordered_json::array();
+    if (fork)
+        events.push_back("fork");
+    if (exec)
+        events.push_back("exec");
+    if (exit)
+        events.push_back("exit");
+    j["events"] = events;
+    j["uid"] = uids;
+    j["comm"] = comm_globs;
+    j["filename"] = filename_globs;
+    j["cgroup"] = cgroup_prefix;
+    j["descendants_of"] = descendants_of;
+    j["stats_interval"] = stats_interval_s;
+    return j;
+}
+
+Request parse_request(std::string_view line) {
+    if (!is_valid_utf8(line))
+        return RequestError{"request is not valid UTF-8"};
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded())
+        return RequestError{"request is not valid JSON"};
+    if (!j.is_object())
+        return RequestError{"request must be a JSON object"};
+    auto type = j.find("type");
+    if (type == j.end() || !type->is_string())
+        return RequestError{"request needs a \"type\": \"subscribe\" or \"stats\""};
+    try {
+        if (*type == "subscribe")
+            return SubscribeRequest{parse_subscription(j)};
+        if (*type == "stats") {
+            if (j.size() != 1)
+                return RequestError{"stats takes no other keys"};
+            return StatsRequest{};
+        }
+    } catch (const std::exception& e) {
+        return RequestError{e.what()};
+    }
+    return RequestError{"unknown request type '" + type->get<std::string>() + "' (subscribe, stats)"};
+}
+
+} // namespace execmond

@@ -1,0 +1,45 @@
+// What a client asked to see, and the parser for the lines clients send
+// (docs/protocol.md): {"type":"subscribe", ...} and {"type":"stats"}.
+#pragma once
+
+#include "event.hpp"
+#include "process_table.hpp"
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace execmond {
+
+struct Subscription {
+    bool fork = true;
+    bool exec = true;
+    bool exit = true;
+    std::vector<uint32_t> uids;              // empty: any
+    std::vector<std::string> comm_globs;     // fnmatch(3) patterns; empty: any
+    std::vector<std::string> filename_globs; // exec: the path run; else the image the table knows
+    std::string cgroup_prefix;               // path below the cgroup2 root; empty: any
+    std::vector<Pid> descendants_of;         // the pid itself counts; empty: any
+    unsigned stats_interval_s = 0;           // 0: stats only on request
+
+    bool wants(EventKind k) const;
+    bool matches(const Event& e, std::string_view filename, std::string_view cgroup_path,
+                 const ProcessTable& table) const;
+    nlohmann::ordered_json to_json() const;
+};
+
+struct SubscribeRequest {
+    Subscription subscription;
+};
+struct StatsRequest {};
+struct RequestError {
+    std::string message;
+};
+
+using Request = std::variant<SubscribeRequest, StatsRequest, RequestError>;
+
+Request parse_request(std::string_view line);
+
+} // namespace execmond
