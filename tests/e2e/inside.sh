@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# The in-container half of the end-to-end test (run.sh is the host half).
+# Runs as a oneshot unit of a real systemd booted by systemd-nspawn on a
+# throwaway overlay of the machine. Each check appends "PASS name" or
+# "FAIL name: why" to results; measurements are "METRIC name value" lines;
+# details go to log. "END" marks a run that got to the end.
+set -u
+
+E=/opt/execmond-e2e
+RES=$E/results
+SOCK=/run/execmond/events.sock
+UNIT=/lib/systemd/system/execmond.service
+exec >>"$E/log" 2>&1
+: >"$RES"
+
+pass() { echo "PASS $1" >>"$RES"; echo "=== PASS $1"; }
+fail() { echo "FAIL $1: $2" >>"$RES"; echo "=== FAIL $1: $2"; }
+metric() { echo "METRIC $1 $2" >>"$RES"; echo "=== METRIC $1 $2"; }
+# check NAME FUNCTION: a check function returns non-zero and sets $why on failure.
+check() {
+  local name=$1
+  shift
+  why=""
+  echo "--- $name"
+  if "$@"; then pass "$name"; else fail "$name" "${why:-failed}"; fi
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+prop() { systemctl show -p "$1" --value execmond.service; }
+
+# Ids of loaded BPF programs with our names, loaded by the execmond user.
+# bpftool sees the whole kernel (the container shares it); the uid keeps
+# programs of other execmond instances on the machine (tests run as root)
+# out of the count.
+our_progs() {
+  local uid
+  uid=$(id -u execmond 2>/dev/null) || return 0
+  bpftool prog list -j 2>/dev/null |
+    jq -r --argjson u "$uid" '.[] | select((.name | test("^handle_(fork|exec|exit|newtask)$")) and .uid == $u) | .id' |
+    sort -n | tr '\n' ' '
+}
+
+wait_for() { # wait_for SECONDS COMMAND...: poll every 0.1 s
+  local deadline=$(($(now_ms) + $1 * 1000))
+  shift
+  until "$@"; do
+    [ "$(now_ms)" -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
+# The kernel frees a program after the last link and fd go and an RCU grace
+# period passes: right after the daemon exits it can still be listed.
+no_progs_left() { [ -z "$(our_progs)" ]; }
+no_progs_left_soon() {
+  wait_for 3 no_progs_left && return 0
+  why="programs still loaded 3 s after stop: ids $(our_progs)"
+  return 1
+}
+is_active() { [ "$(systemctl is-active execmond.service)" = active ]; }
+
+# Connects a client with socat and runs a marked command until its exec line
+# arrives (up to 10 s; with socket activation the first connection also
+# starts the daemon).
+expect_exec() {
+  local label=$1 marker="e2e-$1-$RANDOM$RANDOM" f=$E/events-$1.jsonl line=""
+  socat -u UNIX-CONNECT:$SOCK - >"$f" 2>"$E/socat-$label.err" &
+  local client=$!
+  local deadline=$(($(now_ms) + 10000))
+  while [ "$(now_ms)" -lt "$deadline" ]; do
+    /bin/sh -c ': "$0"' "$marker"
+    line=$(grep -F -- "$marker" "$f" 2>/dev/null |
+      jq -c --arg m "$marker" 'select(.type == "exec" and .argv[0]? == "/bin/sh" and any(.argv[]?; . == $m))' \
+        2>/dev/null | head -n1)
+    [ -n "$line" ] && break
+    sleep 0.2
+  done
+  kill "$client" 2>/dev/null
+  wait "$client" 2>/dev/null
+  if [ -z "$line" ]; then
+    why="no exec line with argv marker $marker within 10 s ($(wc -l <"$f") lines received; socat: $(head -c 200 "$E/socat-$label.err"))"
+    return 1
+  fi
+  echo "exec line: $line"
+  # The fields consumers rely on (issue 2's line format).
+  if ! jq -e '(.filename == "/bin/sh") and (.argv[0] == "/bin/sh") and (.pid | type == "number")
+              and (.ppid | type == "number") and (.comm | type == "string") and (.time | type == "string")' \
+    <<<"$line" >/dev/null; then
+    why="exec line lacks the expected fields: $line"
+    return 1
+  fi
+}
+
+journal_since() { journalctl -u execmond.service --no-pager --since "@$1" "${@:2}"; }
+
+# --- 1. install -------------------------------------------------------------
+t_install() {
+  local deb
+  deb=$(ls $E/execmond_*.deb 2>/dev/null | head -n1)
+  [ -n "$deb" ] || { why="no .deb in $E"; return 1; }
+  local t0
+  t0=$(now_ms)
+  if ! DEBIAN_FRONTEND=noninteractive dpkg -i "$deb"; then
+    why="dpkg -i $deb failed"
+    return 1
+  fi
+  metric dpkg_install_ms $(($(now_ms) - t0))
+  local missing=""
+  for f in /usr/sbin/execmond /lib/systemd/system/execmond.service /lib/systemd/system/execmond.socket \
+    /usr/lib/sysusers.d/execmond.conf /usr/share/man/man8/execmond.8.gz \
+    /usr/share/doc/execmond/execmond.conf.example /usr/share/doc/execmond/service.md.gz \
+    /etc/execmond/execmond.conf; do
+    dpkg -L execmond | grep -qx "$f" || missing+=" $f"
+  done
+  [ -z "$missing" ] || { why="package lacks:$missing"; return 1; }
+  dpkg-query -W -f='${Conffiles}\n' execmond | grep -q /etc/execmond/execmond.conf ||
+    { why="/etc/execmond/execmond.conf is not a conffile"; return 1; }
+  execmond --version || { why="execmond --version failed"; return 1; }
+}
+
+# --- 2. the Debian way: user, enabled, started by postinst -------------------
+t_postinst() {
+  getent passwd execmond >/dev/null || { why="no user execmond (sysusers)"; return 1; }
+  getent group execmond >/dev/null || { why="no group execmond (sysusers)"; return 1; }
+  local e
+  e=$(systemctl is-enabled execmond.service execmond.socket | tr '\n' ' ')
+  [ "$e" = "enabled enabled " ] || { why="is-enabled service/socket: $e"; return 1; }
+  wait_for 10 is_active || { why="postinst did not start execmond.service: $(systemctl is-active execmond.service)"; return 1; }
+  [ "$(systemctl is-active execmond.socket)" = active ] || { why="execmond.socket not active"; return 1; }
+  local st
+  st=$(stat -c '%F %a %U %G' $SOCK)
+  [ "$st" = "socket 660 root execmond" ] || { why="socket file: $st (want socket 660 root execmond)"; return 1; }
+}
+
+# --- 3. hardening: score of the shipped unit, and in effect on the process --
+t_security() {
+  local out score
+  out=$(systemd-analyze security --offline=yes $UNIT 2>&1)
+  echo "$out"
+  score=$(sed -n 's/.*Overall exposure level for execmond.service: \([0-9.]*\).*/\1/p' <<<"$out")
+  [ -n "$score" ] || { why="no score in systemd-analyze output"; return 1; }
+  metric security_line "$(grep 'Overall exposure level' <<<"$out" | tr -s ' ')"
+  awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || { why="exposure $score > 2.0"; return 1; }
+}
+
+t_hardened_process() {
+  local pid st
+  pid=$(prop MainPID)
+  [ "$pid" -gt 0 ] || { why="no MainPID"; return 1; }
+  st=$(cat /proc/"$pid"/status)
+  # CAP_SYS_PTRACE (19), CAP_PERFMON (38), CAP_BPF (39) and nothing else.
+  grep -q '^CapEff:[[:space:]]*000000c000080000$' <<<"$st" || { why="CapEff: $(grep CapEff <<<"$st")"; return 1; }
+  grep -q '^CapBnd:[[:space:]]*000000c000080000$' <<<"$st" || { why="CapBnd: $(grep CapBnd <<<"$st")"; return 1; }
+  grep -q '^NoNewPrivs:[[:space:]]*1$' <<<"$st" || { why="NoNewPrivs not set"; return 1; }
+  grep -q '^Seccomp:[[:space:]]*2$' <<<"$st" || { why="no seccomp filter"; return 1; }
+  local uid
+  uid=$(id -u execmond)
+  grep -q "^Uid:[[:space:]]*$uid[[:space:]]" <<<"$st" || { why="runs as $(grep ^Uid <<<"$st"), not execmond ($uid)"; return 1; }
+}
+
+# --- 4. events and journal ----------------------------------------------------
+t_events() { expect_exec installed; }
+
+t_journal_attach() {
+  local m
+  m=$(journalctl -u execmond.service -b --no-pager -o json |
+    jq -r 'select(.EXECMOND_TRACEPOINT != null) | "\(.EXECMOND_TRACEPOINT): \(.MESSAGE)"')
+  echo "$m"
+  grep -q '^sched/sched_process_exec: .*attached' <<<"$m" ||
+    { why="no journal entry with EXECMOND_TRACEPOINT=sched/sched_process_exec and an 'attached' message"; return 1; }
+  metric journal_attach_exec "$(grep -m1 '^sched/sched_process_exec: ' <<<"$m" | sed 's/^[^:]*: //')"
+}
+
+t_journal_offsets() {
+  local m
+  m=$(journalctl -u execmond.service -b --no-pager -o json |
+    jq -r 'select(.EXECMOND_PARENT_PATH != null) | "\(.EXECMOND_PARENT_PATH): \(.MESSAGE)"')
+  echo "$m"
+  grep -Eq '^(btf|offsets|fork-map): parent pid' <<<"$m" ||
+    { why="no journal entry with EXECMOND_PARENT_PATH= and a 'parent pid' message"; return 1; }
+  metric journal_parent "$(head -n1 <<<"$m")"
+}
+
+# --- 5. stop leaves nothing loaded ------------------------------------------
+t_stop() {
+  local running
+  running=$(our_progs)
+  [ -n "$running" ] || { why="no BPF program of ours loaded while running (bpftool prog list)"; return 1; }
+  echo "our programs while running: $running"
+  systemctl stop execmond.service || { why="systemctl stop failed"; return 1; }
+  local r s
+  r=$(prop Result)
+  s=$(prop ExecMainStatus)
+  [ "$r" = success ] && [ "$s" = 0 ] || { why="stop: Result=$r ExecMainStatus=$s (want success, 0)"; return 1; }
+  no_progs_left_soon
+}
+
+# --- 6. start (timed), restart ------------------------------------------------
+t_start() {
+  systemctl stop execmond.service execmond.socket
+  local t0 t1
+  t0=$(now_ms)
+  systemctl start execmond.service || { why="systemctl start failed"; return 1; }
+  t1=$(now_ms)
+  is_active || { why="not active after start: $(systemctl is-active execmond.service)"; return 1; }
+  metric start_to_active_ms $((t1 - t0))
+  # systemd's own view: fork/exec of the daemon to READY=1.
+  local a b
+  a=$(prop ExecMainStartTimestampMonotonic)
+  b=$(prop ActiveEnterTimestampMonotonic)
+  metric exec_to_ready_ms $(((b - a) / 1000))
+  expect_exec started
+}
+
+t_restart() {
+  local old new
+  old=$(prop MainPID)
+  systemctl restart execmond.service || { why="systemctl restart failed"; return 1; }
+  new=$(prop MainPID)
+  is_active || { why="not active after restart"; return 1; }
+  [ "$new" != "$old" ] && [ "$new" -gt 0 ] || { why="MainPID $old -> $new"; return 1; }
+  expect_exec restarted
+}
+
+# --- 7. socket activation -----------------------------------------------------
+t_socket_activation() {
+  systemctl stop execmond.service execmond.socket
+  systemctl start execmond.socket || { why="cannot start execmond.socket"; return 1; }
+  ! is_active || { why="service active before any client connected"; return 1; }
+  [ -S $SOCK ] || { why="socket unit did not create $SOCK"; return 1; }
+  expect_exec activated || return 1
+  is_active || { why="service not active after a client connected"; return 1; }
+}
+
+# --- 8. watchdog ----------------------------------------------------------------
+t_watchdog_alive() {
+  mkdir -p /etc/systemd/system/execmond.service.d
+  printf '[Service]\nWatchdogSec=2s\n' >/etc/systemd/system/execmond.service.d/e2e-watchdog.conf
+  systemctl daemon-reload
+  systemctl restart execmond.service || { why="restart with WatchdogSec=2s failed"; return 1; }
+  [ "$(prop WatchdogUSec)" = 2s ] || { why="drop-in not applied: WatchdogUSec=$(prop WatchdogUSec)"; return 1; }
+  local pid n
+  pid=$(prop MainPID)
+  n=$(prop NRestarts)
+  sleep 3 # longer than the watchdog: only pings keep it alive
+  [ "$(prop MainPID)" = "$pid" ] && [ "$(prop NRestarts)" = "$n" ] && is_active ||
+    { why="daemon did not survive 3 s with WatchdogSec=2s (no WATCHDOG=1 pings?)"; return 1; }
+}
+
+t_watchdog_restart() {
+  local pid n since t0
+  pid=$(prop MainPID)
+  n=$(prop NRestarts)
+  since=$(date +%s)
+  t0=$(now_ms)
+  kill -STOP "$pid"
+  restarted() { local p; p=$(prop MainPID); [ "$p" != "$pid" ] && [ "$p" -gt 0 ] && is_active; }
+  if ! wait_for 20 restarted; then
+    kill -CONT "$pid" 2>/dev/null
+    why="frozen daemon not restarted within 20 s (state $(systemctl is-active execmond.service), MainPID $(prop MainPID))"
+    return 1
+  fi
+  metric watchdog_freeze_to_active_ms $(($(now_ms) - t0))
+  [ "$(prop NRestarts)" -gt "$n" ] || { why="NRestarts did not grow"; return 1; }
+  journal_since "$since" | grep -q 'Watchdog timeout' || { why="no 'Watchdog timeout' in the journal"; return 1; }
+  rm -f /etc/systemd/system/execmond.service.d/e2e-watchdog.conf
+  systemctl daemon-reload
+  systemctl restart execmond.service
+  expect_exec after-watchdog
+}
+
+# --- 9. invalid configuration ---------------------------------------------------
+t_bad_config() {
+  local conf=/etc/execmond/execmond.conf since
+  cp $conf $E/conf.orig
+  printf '# e2e: a bad value on line 3\n\nring-size = banana\n' >$conf
+  since=$(date +%s)
+  if systemctl restart execmond.service; then
+    why="started with an invalid config"
+    cp $E/conf.orig $conf
+    return 1
+  fi
+  sleep 0.5
+  local s a msgs
+  s=$(prop ExecMainStatus)
+  a=$(systemctl is-active execmond.service)
+  msgs=$(journal_since "$since" -o cat)
+  cp $E/conf.orig $conf
+  echo "$msgs"
+  [ "$s" = 2 ] || { why="ExecMainStatus=$s (want 2)"; return 1; }
+  [ "$a" = failed ] || { why="state $a (want failed: exit 2 must not be retried)"; return 1; }
+  grep -q 'line 3' <<<"$msgs" && grep -q 'ring-size' <<<"$msgs" ||
+    { why="journal does not name the key and line"; return 1; }
+  metric bad_config_message "$(grep -m1 'ring-size' <<<"$msgs")"
+  systemctl reset-failed execmond.service
+  systemctl start execmond.service && is_active || { why="did not start again with the config restored"; return 1; }
+}
+
+# --- 10. final stop ---------------------------------------------------------------
+t_final_stop() {
+  systemctl stop execmond.service execmond.socket || { why="stop failed"; return 1; }
+  [ ! -e $SOCK ] || { why="$SOCK left behind after the socket unit stopped"; return 1; }
+  no_progs_left_soon
+}
+
+check install t_install
+check postinst-enable-start t_postinst
+check security-exposure t_security
+check hardened-process t_hardened_process
+check exec-events t_events
+check journal-attach-lines t_journal_attach
+check journal-parent-offsets t_journal_offsets
+check stop-unloads-probes t_stop
+check start-to-active t_start
+check restart t_restart
+check socket-activation t_socket_activation
+check watchdog-pings t_watchdog_alive
+check watchdog-restarts-frozen t_watchdog_restart
+check bad-config-fails t_bad_config
+check final-stop-unloads t_final_stop
+
+journalctl -u execmond.service -u execmond.socket -b --no-pager -o short-monotonic >$E/journal.txt 2>&1
+echo END >>"$RES"
