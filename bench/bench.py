@@ -22,6 +22,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import signal
 import statistics
 import subprocess
@@ -322,7 +323,7 @@ class Execmond(Monitor):
 
     def start(self):
         cmd = [tool("readywait"), "--timeout", "30", "--", self.args.execmond, "--socket", self.sock,
-               "--log-target", "stderr"] + self.extra
+               "--log-target", "stderr"] + self.args.execmond_args + self.extra
         rw = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(self.err, "wb"), text=True)
         self.procs = [rw]
         first = rw.stdout.readline()
@@ -553,8 +554,11 @@ def phase_storm(args, results):
     results["storm"] = {"count": args.count, "baseline_rate_median": median(bases), "monitors": summary}
 
 
-def tap_run(args, count, rate, extra=(), label="execmond", rss_every=None):
-    """execmond + tap at a rate (None = max). Returns tap's figures plus CPU and memory."""
+def tap_run(args, count, rate, extra=(), label="execmond", rss_every=None, stall=None):
+    """execmond + tap at a rate (None = max). Returns tap's figures plus CPU and memory.
+
+    stall=(after_s, for_s): SIGSTOP the daemon that long into the storm, SIGCONT it later,
+    so that its kernel ring overflows for certain."""
     run = new_run()
     mon = Execmond(args, run, extra=extra, client="tap", count=count, label=label)
     mon.start()
@@ -565,6 +569,11 @@ def tap_run(args, count, rate, extra=(), label="execmond", rss_every=None):
     sp = subprocess.Popen([tool("storm"), "--count", str(count), "--run", run] +
                           (["--rate", str(rate)] if rate else []), stdout=subprocess.PIPE, text=True)
     rss = []
+    if stall:
+        time.sleep(stall[0])
+        os.kill(mon.daemon_pid, signal.SIGSTOP)
+        time.sleep(stall[1])
+        os.kill(mon.daemon_pid, signal.SIGCONT)
     while sp.poll() is None:
         if rss_every:
             rss.append((round(time.monotonic() - t0, 2), mon.rss_kib()))
@@ -667,6 +676,22 @@ def phase_loss(args, results):
     results["loss"] = r
 
 
+def phase_tinyring(args, results):
+    log(f"== tiny ring: {args.tiny_count} execs at max rate, execmond --ring-size {args.tiny_ring},"
+        f" daemon stopped (SIGSTOP) for 0.3 s mid-storm")
+    # --follow this process: the lost counts then cover only the bench's own execs, not
+    # whatever else the machine runs meanwhile, so the sum can be exact.
+    extra = ["--ring-size", str(args.tiny_ring), "--follow", str(os.getpid())]
+    r = tap_run(args, args.tiny_count, None, extra=extra, label="execmond-tiny", stall=(0.3, 0.3))
+    t = r["tap"]
+    n = r["storm"]["spawned"]
+    r["exact"] = t["tokens"] + t["lost_exec"] == n and t["lost_exec_known"]
+    log(f"  delivered {t['tokens']} + lost (exec) {t['lost_exec']} = {t['tokens'] + t['lost_exec']} of {n} spawned:"
+        f" {'exact' if r['exact'] else 'NOT exact'}; lost records all types {t['lost_total']}"
+        f" in {t['lost_lines']} lost lines")
+    results["tinyring"] = r
+
+
 def phase_churn(args, results):
     log(f"== churn: {args.churn_count} execs through execmond + tap, RSS every {args.rss_every} s")
     r = tap_run(args, args.churn_count, None, rss_every=args.rss_every)
@@ -692,7 +717,7 @@ def phase_ready(args, results):
     for _ in range(args.ready_trials):
         sock = os.path.join(RUNS, f"ready-{new_run()}.sock")
         p = subprocess.run([tool("readywait"), "--live", str(args.live), "--ready-only", "--", args.execmond,
-                            "--socket", sock, "--log-target", "stderr"], stdout=subprocess.PIPE,
+                            "--socket", sock, "--log-target", "stderr"] + args.execmond_args, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
         evs = [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
         ready = next((e for e in evs if e["event"] == "ready"), None)
@@ -807,6 +832,12 @@ def targets(results):
         add(f"lost of {n} execs (fork/exec/exit all delivered)", "0",
             f"{n - t_['tokens']} execs missing, fork {t_['token_fork_ok']}/{n}, exit {t_['token_exit_ok']}/{n},"
             f" lost records {t_['lost_total']}", ok)
+    tr = results.get("tinyring")
+    if tr:
+        t_ = tr["tap"]
+        n = tr["storm"]["spawned"]
+        add("tiny ring: delivered + lost execs = spawned", "exact",
+            f"{t_['tokens']} + {t_['lost_exec']} = {t_['tokens'] + t_['lost_exec']} of {n}", tr["exact"])
     lat = [r for r in results.get("latency", []) if r["rate_target"] == 1000]
     if lat and lat[0]["tap"]["lat_exec_to_line_ns"]:
         p99 = lat[0]["tap"]["lat_exec_to_line_ns"]["p99"] / 1e6
@@ -884,6 +915,13 @@ def tables(results):
                      f"{r['tap']['tokens']} exec lines, {r['tap']['token_fork_ok']} with their fork, "
                      f"{r['tap']['token_exit_ok']} with their exit, lost records {r['tap']['lost_total']}, "
                      f"VmHWM {r['hwm_kib'] / 1024:.1f} MiB")
+    if results.get("tinyring"):
+        r = results["tinyring"]
+        t_ = r["tap"]
+        other.append(f"- tiny ring ({r['storm']['spawned']} execs, 64 KiB ring, daemon stopped 0.3 s mid-storm): "
+                     f"{t_['tokens']} execs delivered + {t_['lost_exec']} reported lost = "
+                     f"{t_['tokens'] + t_['lost_exec']} ({'exact' if r['exact'] else 'NOT exact'}); "
+                     f"{t_['lost_total']} records lost over all types in {t_['lost_lines']} lost line(s)")
     if results.get("churn"):
         r = results["churn"]
         other.append(f"- churn: {r['storm']['spawned']} execs at {r['storm']['rate']:.0f}/s, RSS first "
@@ -979,10 +1017,16 @@ def plot(results, path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="small counts, 1 round: a smoke run (~1–2 min)")
+    ap.add_argument("--quick", action="store_true", help="small counts, 1 round, all phases (~1-2 min)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="execmond only, tiny counts (~15 s): for a test suite; implies --quick --check")
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 if a correctness check fails (execs missing in the loss run, tiny-ring sum"
+                         " not exact, execmond exit status); never on timings")
     ap.add_argument("--execmond", default=os.environ.get("EXECMOND"), help="execmond binary")
+    ap.add_argument("--execmond-args", default="", help="extra execmond options for every execmond run")
     ap.add_argument("--monitors", default=",".join(MONITORS), help="comma list of " + ",".join(MONITORS))
-    ap.add_argument("--phases", default="storm,latency,curve,loss,churn,ready,bpfstats")
+    ap.add_argument("--phases", default="storm,latency,curve,loss,tinyring,churn,ready,bpfstats")
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--count", type=int, help="execs per storm run")
     ap.add_argument("--churn-count", type=int)
@@ -990,19 +1034,29 @@ def main():
     ap.add_argument("--live", type=int, default=1000)
     args = ap.parse_args()
 
+    if args.smoke:
+        args.quick = args.check = True
+        args.monitors = "execmond"
+        args.phases = "storm,latency,loss,tinyring,ready"
     q = args.quick
     args.rounds = args.rounds or (1 if q else 5)
     args.count = args.count or (5000 if q else 30000)
     args.churn_count = args.churn_count or (20000 if q else 1_000_000)
     args.loss_count = args.loss_count or (10000 if q else 100_000)
-    args.lat_rates = ([(100, 300), (1000, 2000), (None, 5000)] if q else
+    if args.smoke:
+        args.count = min(args.count, 2000)
+        args.loss_count = min(args.loss_count, 5000)
+    args.lat_rates = ([(1000, 1000)] if args.smoke else [(100, 300), (1000, 2000), (None, 5000)] if q else
                       [(100, 1000), (400, 2000), (1000, 10000), (1600, 8000), (None, 30000)])
     args.curve = [0, 1000] if q else [0, 250, 1000, 4000]
     args.curve_rounds = 1 if q else 3
     args.curve_lat_count = 2000 if q else 5000
     args.ready_trials = 1 if q else 5
+    args.tiny_count = 5000 if args.smoke else 10000 if q else 30000
+    args.tiny_ring = 65536
     args.rss_every = 0.5 if q else 1.0
     args.monitors = [m for m in args.monitors.split(",") if m]
+    args.execmond_args = shlex.split(args.execmond_args)
     phases = [p for p in args.phases.split(",") if p]
 
     if os.geteuid() != 0:
@@ -1010,11 +1064,11 @@ def main():
     for t in ("storm", "noop", "tap", "readywait"):
         if not os.access(tool(t), os.X_OK):
             sys.exit(f"bench: {tool(t)} missing: run bench/run.sh, which builds it")
-    needs_execmond = "execmond" in args.monitors or set(phases) & {"latency", "curve", "loss", "churn", "ready"}
+    needs_execmond = "execmond" in args.monitors or set(phases) & {"latency", "curve", "loss", "tinyring", "churn", "ready"}
     if needs_execmond and not (args.execmond and os.access(args.execmond, os.X_OK)):
         log(f"bench: no execmond binary ({args.execmond}); measuring the peers only")
         args.monitors = [m for m in args.monitors if m != "execmond"]
-        phases = [p for p in phases if p not in ("latency", "curve", "loss", "churn", "ready")]
+        phases = [p for p in phases if p not in ("latency", "curve", "loss", "tinyring", "churn", "ready")]
 
     os.makedirs(RUNS, exist_ok=True)
     for f in os.listdir(RUNS):
@@ -1041,6 +1095,39 @@ def main():
     plot(results, os.path.join(OUT, "bench.png"))
     log("\n" + md)
     log(f"bench: {results['elapsed_s']} s; wrote {OUT}/results.json, results.md, bench.png")
+    if args.check:
+        bad = correctness_failures(results)
+        for b in bad:
+            log(f"bench: CHECK FAILED: {b}")
+        sys.exit(1 if bad else 0)
+
+
+def correctness_failures(results):
+    """What --check fails on: lost or unaccounted events and unclean exits, never timings."""
+    bad = []
+    r = results.get("loss")
+    if r:
+        t, n = r["tap"], r["storm"]["spawned"]
+        if not (t["tokens"] == n and t["token_fork_ok"] == n and t["token_exit_ok"] == n and t["lost_total"] == 0):
+            bad.append(f"loss run: {t['tokens']}/{n} execs, fork {t['token_fork_ok']}, exit {t['token_exit_ok']},"
+                       f" lost {t['lost_total']}")
+    r = results.get("tinyring")
+    if r and not r["exact"]:
+        bad.append(f"tiny ring: {r['tap']['tokens']} delivered + {r['tap']['lost_exec']} lost != "
+                   f"{r['storm']['spawned']} spawned")
+    exits = []
+    for x in results.get("storm", {}).get("monitors", {}).get("execmond", {}).get("runs", []):
+        exits.append(x.get("exit"))
+    for ph in ("latency",):
+        exits += [x.get("exit") for x in results.get(ph, [])]
+    for ph in ("loss", "tinyring", "churn"):
+        if results.get(ph):
+            exits.append(results[ph].get("exit"))
+    exits += [{"status": t["exit_status"], "signal": 0} for t in results.get("ready", {}).get("trials", [])]
+    for e in exits:
+        if not e or e.get("status") != 0:
+            bad.append(f"execmond did not exit 0 on SIGTERM: {e}")
+    return bad
 
 
 if __name__ == "__main__":
