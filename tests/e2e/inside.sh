@@ -158,7 +158,10 @@ t_hardened_process() {
 }
 
 # --- 4. events and journal ----------------------------------------------------
-t_events() { expect_exec installed; }
+t_events() {
+  expect_exec installed || return 1
+  metric exec_line "$(grep -m1 '^exec line: ' "$E/log" | cut -c12-400)"
+}
 
 t_journal_attach() {
   local m

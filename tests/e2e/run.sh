@@ -65,7 +65,7 @@ mkdir -p "$e"
 cp "$deb" "$e/"
 cp "$here/inside.sh" "$e/"
 # Whatever the machine had configured for execmond is not part of the test.
-rm -rf "$root/etc/systemd/system/execmond.service.d" "$root/etc/systemd/system/execmond.socket.d"
+rm -rf "$root"/etc/systemd/system/execmond.* "$root/etc/execmond"
 # Images often ship a policy-rc.d that forbids starting services from
 # maintainer scripts; the test is that our postinst starts them, as on a
 # real system.
