@@ -224,6 +224,21 @@ t_restart() {
   expect_exec restarted
 }
 
+# SIGHUP logs a status line and must not stop the daemon; STATUS= reaches systemd.
+t_sighup() {
+  local pid since
+  pid=$(prop MainPID)
+  since=$(date +%s)
+  systemctl kill -s HUP --kill-who=main execmond.service
+  has_status_line() { journal_since "$since" -o cat | grep -q 'streaming: '; }
+  wait_for 3 has_status_line || { why="no 'streaming: ...' status line in the journal after SIGHUP"; return 1; }
+  [ "$(prop MainPID)" = "$pid" ] && is_active || { why="daemon did not survive SIGHUP"; return 1; }
+  local st
+  st=$(prop StatusText)
+  [ -n "$st" ] || { why="no STATUS= text in systemctl show"; return 1; }
+  metric status_text "$st"
+}
+
 # --- 7. socket activation -----------------------------------------------------
 t_socket_activation() {
   systemctl stop execmond.service execmond.socket
@@ -315,6 +330,7 @@ check journal-parent-offsets t_journal_offsets
 check stop-unloads-probes t_stop
 check start-to-active t_start
 check restart t_restart
+check sighup-status t_sighup
 check socket-activation t_socket_activation
 check watchdog-pings t_watchdog_alive
 check watchdog-restarts-frozen t_watchdog_restart
