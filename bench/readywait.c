@@ -79,6 +79,7 @@ int main(int argc, char **argv)
 
 	/* Idle processes the service finds at start (it may scan /proc). */
 	pid_t self = getpid();
+	pid_t *idle = calloc((size_t)(live > 0 ? live : 1), sizeof *idle);
 	for (long i = 0; i < live; i++) {
 		pid_t p = fork();
 		if (p < 0) {
@@ -94,6 +95,7 @@ int main(int argc, char **argv)
 			for (;;)
 				pause();
 		}
+		idle[i] = p;
 	}
 
 	int ns = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -171,6 +173,12 @@ int main(int argc, char **argv)
 	       ready == 1 ? "true" : "false", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 	       WIFSIGNALED(status) ? WTERMSIG(status) : 0, stop_at > 0 ? t_end - stop_at : -1.0);
 	fflush(stdout);
-	/* The idle processes die with us (PR_SET_PDEATHSIG). */
+	/* Kill and reap the idle processes here: orphans would linger as zombies until
+	 * pid 1 reaps them, and the next measurement would find them. */
+	for (long i = 0; i < live; i++)
+		kill(idle[i], SIGKILL);
+	for (long i = 0; i < live; i++)
+		while (waitpid(idle[i], NULL, 0) < 0 && errno == EINTR)
+			;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
