@@ -798,6 +798,29 @@ def sh(cmd):
         return ""
 
 
+def busy_pct(interval=2.0):
+    """Machine-wide non-idle CPU % over interval (from /proc/stat)."""
+    def snap():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+        return v[3] + v[4], sum(v)
+    i0, t0 = snap()
+    time.sleep(interval)
+    i1, t1 = snap()
+    return 100.0 * (1 - (i1 - i0) / max(t1 - t0, 1))
+
+
+def wait_quiet_machine(limit_s, threshold=10.0):
+    """Wait up to limit_s for the machine to be idle (< threshold % busy over 2 s)."""
+    t0 = time.monotonic()
+    b = busy_pct()
+    while b >= threshold and time.monotonic() - t0 < limit_s:
+        log(f"bench: machine {b:.0f} % busy; waiting for < {threshold:.0f} % (up to {limit_s:.0f} s)")
+        time.sleep(3)
+        b = busy_pct()
+    return b
+
+
 def machine():
     model = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
     mem = sh("grep MemTotal /proc/meminfo | awk '{print $2}'")
@@ -1037,6 +1060,8 @@ def main():
     ap.add_argument("--churn-count", type=int)
     ap.add_argument("--loss-count", type=int)
     ap.add_argument("--live", type=int, default=1000)
+    ap.add_argument("--wait-quiet", type=float, default=0, metavar="S",
+                    help="first wait up to S seconds for the machine to be < 10%% busy")
     args = ap.parse_args()
 
     if args.smoke:
@@ -1083,7 +1108,9 @@ def main():
                           "phases": phases, "execmond": args.execmond, "bpftrace_program": BPFTRACE_PROG},
                "machine": machine()}
     m = results["machine"]
-    log(f"bench: {m['cpus']} CPUs ({m['cpu_model']}), {m['mem_gib']} GiB, {m['kernel']}, load {m['loadavg_at_start']}")
+    m["busy_pct_at_start"] = round(wait_quiet_machine(args.wait_quiet) if args.wait_quiet else busy_pct(), 1)
+    log(f"bench: {m['cpus']} CPUs ({m['cpu_model']}), {m['mem_gib']} GiB, {m['kernel']}, load {m['loadavg_at_start']},"
+        f" {m['busy_pct_at_start']} % busy before start")
     t0 = time.monotonic()
     for ph in phases:
         globals()["phase_" + ph](args, results)
