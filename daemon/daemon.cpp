@@ -298,17 +298,21 @@ void Daemon::shutdown(const char* why) {
     tick_timer_.cancel();
     watchdog_timer_.cancel();
     server_->flush_and_close();
-    auto deadline = std::chrono::steady_clock::now() + 700ms;
-    auto poll = std::make_shared<std::function<void()>>();
-    *poll = [this, deadline, poll] {
-        if (server_->all_flushed() || std::chrono::steady_clock::now() >= deadline) {
-            io_.stop();
-            return;
-        }
-        shutdown_timer_.expires_after(5ms);
-        shutdown_timer_.async_wait([poll](const boost::system::error_code&) { (*poll)(); });
-    };
-    (*poll)();
+    // A client that does not read must not hold the exit past systemd's patience.
+    flush_deadline_ = std::chrono::steady_clock::now() + 400ms;
+    poll_flush();
+}
+
+void Daemon::poll_flush() {
+    if (server_->all_flushed() || std::chrono::steady_clock::now() >= flush_deadline_) {
+        io_.stop();
+        return;
+    }
+    shutdown_timer_.expires_after(5ms);
+    shutdown_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec)
+            poll_flush();
+    });
 }
 
 } // namespace execmond

@@ -46,6 +46,7 @@ private:
     void schedule_tick();
     void schedule_watchdog(std::chrono::microseconds interval);
     void shutdown(const char* why);
+    void poll_flush();
     Line hello_line() const;
     std::string stats_line() const;
     std::string status_text() const;
@@ -64,6 +65,7 @@ private:
     boost::asio::steady_timer tick_timer_;
     boost::asio::steady_timer watchdog_timer_;
     boost::asio::steady_timer shutdown_timer_;
+    std::chrono::steady_clock::time_point flush_deadline_{};
     std::vector<const ProcessInfo*> ancestors_;
     Counters counters_;
     LostCounts kernel_lost_reported_;

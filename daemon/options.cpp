@@ -225,7 +225,8 @@ ParseResult parse_options(int argc, const char* const argv[]) {
     ParseResult result;
     po::variables_map vm;
     try {
-        po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+        po::positional_options_description no_positional; // execmond takes no operands
+        po::store(po::command_line_parser(argc, argv).options(all).positional(no_positional).run(), vm);
     } catch (const po::error& e) {
         result.exit_code = exit_usage;
         result.text = std::string("execmond: ") + e.what() + " (see execmond --help)";

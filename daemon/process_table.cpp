@@ -104,7 +104,7 @@ const ProcessInfo& ProcessTable::on_exit(const Event& e) {
 }
 
 void ProcessTable::evict_expired(KtimeNs now) {
-    while (!exits_.empty() && now - exits_.front().at >= exit_grace_ns) {
+    while (!exits_.empty() && now >= exits_.front().at && now - exits_.front().at >= exit_grace_ns) {
         const PendingExit& x = exits_.front();
         auto it = table_.find(x.pid);
         // Only the process that exited: the pid may have been reused since.

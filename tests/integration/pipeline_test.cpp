@@ -1,0 +1,265 @@
+// The core pipeline against the real kernel: probes -> ring -> table ->
+// encoder -> socket, as root.
+#include "harness.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+#include <csignal>
+#include <map>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace execmond::itest;
+
+namespace {
+
+void require_root() {
+    if (!is_root())
+        SKIP("needs root to load BPF programs");
+}
+
+// Reads lines until `done` or timeout; returns all of them.
+std::vector<json> collect(Client& c, const std::function<bool(const std::vector<json>&)>& done,
+                          std::chrono::milliseconds timeout = 10s) {
+    std::vector<json> lines;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done(lines) && std::chrono::steady_clock::now() < deadline) {
+        auto j = c.next(100ms);
+        if (j)
+            lines.push_back(*j);
+    }
+    return lines;
+}
+
+const json* find(const std::vector<json>& lines, const char* type, pid_t pid) {
+    for (const auto& l : lines)
+        if (l["type"] == type && l["pid"] == pid)
+            return &l;
+    return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("a shell running echo: fork, exec, exit lines with argv, ppid chain and exit code", "[pipeline]") {
+    require_root();
+    Daemon d;
+    Client c(d.socket());
+    auto hello = c.next();
+    REQUIRE(hello);
+    CHECK((*hello)["type"] == "hello");
+
+    auto sh = run({"/bin/sh", "-c", "/bin/echo a b; exit 3"});
+    REQUIRE(WIFEXITED(sh.status));
+    REQUIRE(WEXITSTATUS(sh.status) == 3);
+
+    pid_t echo_pid = 0;
+    auto lines = collect(c, [&](const std::vector<json>& ls) {
+        for (const auto& l : ls)
+            if (l["type"] == "exec" && l["filename"] == "/bin/echo" && l["ppid"] == sh.pid)
+                echo_pid = l["pid"].get<pid_t>();
+        return echo_pid != 0 && find(ls, "exit", echo_pid) && find(ls, "exit", sh.pid);
+    });
+    const json* sh_fork = find(lines, "fork", sh.pid);
+    const json* sh_exec = find(lines, "exec", sh.pid);
+    const json* sh_exit = find(lines, "exit", sh.pid);
+    REQUIRE(sh_fork);
+    REQUIRE(sh_exec);
+    REQUIRE(sh_exit);
+    REQUIRE(echo_pid != 0);
+    const json* echo_fork = find(lines, "fork", echo_pid);
+    const json* echo_exec = find(lines, "exec", echo_pid);
+    const json* echo_exit = find(lines, "exit", echo_pid);
+    REQUIRE(echo_fork);
+    REQUIRE(echo_exec);
+    REQUIRE(echo_exit);
+
+    CHECK((*sh_fork)["ppid"] == getpid());
+    CHECK((*sh_exec)["ppid"] == getpid());
+    CHECK((*sh_exec)["filename"] == "/bin/sh");
+    CHECK((*sh_exec)["argv"] == json::array({"/bin/sh", "-c", "/bin/echo a b; exit 3"}));
+    CHECK((*sh_exec)["argv_truncated"] == false);
+    CHECK((*sh_exec)["uid"] == getuid());
+    CHECK((*echo_fork)["ppid"] == sh.pid);
+    CHECK((*echo_exec)["ppid"] == sh.pid);
+    CHECK((*echo_exec)["argv"] == json::array({"/bin/echo", "a", "b"}));
+    CHECK((*echo_exec)["comm"] == "echo");
+    CHECK((*echo_exit)["exit_code"] == 0);
+    CHECK((*sh_exit)["exit_code"] == 3);
+    CHECK((*sh_exit)["signal"].is_null());
+    // The nearest ancestor of echo is the shell, then this test.
+    REQUIRE((*echo_exec)["ancestors"].size() >= 2);
+    CHECK((*echo_exec)["ancestors"][0]["pid"] == sh.pid);
+    CHECK((*echo_exec)["ancestors"][1]["pid"] == getpid());
+    CHECK((*echo_exec)["parent_key"] == (*sh_exec)["key"]);
+    // Order on the stream is causal: fork, then exec, then exit.
+    auto index = [&](const json* l) {
+        return l - lines.data();
+    };
+    CHECK(index(echo_fork) < index(echo_exec));
+    CHECK(index(echo_exec) < index(echo_exit));
+    CHECK(index(echo_exit) < index(sh_exit));
+    CHECK(d.stop() == 0);
+}
+
+TEST_CASE("a process killed by a signal reports it", "[pipeline]") {
+    require_root();
+    Daemon d;
+    Client c(d.socket());
+    pid_t pid = spawn({"/bin/sleep", "30"});
+    auto exec = c.until([&](const json& l) { return l["type"] == "exec" && l["pid"] == pid; });
+    REQUIRE(exec);
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    auto exit = c.until([&](const json& l) { return l["type"] == "exit" && l["pid"] == pid; });
+    REQUIRE(exit);
+    CHECK((*exit)["signal"] == 9);
+    CHECK((*exit)["exit_code"] == 0);
+}
+
+TEST_CASE("threads are not processes: no fork or exit lines for them", "[pipeline]") {
+    require_root();
+    Daemon d;
+    Client c(d.socket());
+    // python3 starting 5 threads: one process.
+    auto r = run({"/usr/bin/python3", "-c",
+                  "import threading\nts=[threading.Thread(target=lambda:None) for _ in range(5)]\n"
+                  "[t.start() for t in ts]\n[t.join() for t in ts]\n"});
+    REQUIRE(WEXITSTATUS(r.status) == 0);
+    auto lines = collect(c, [&](const std::vector<json>& ls) { return find(ls, "exit", r.pid) != nullptr; });
+    int forks = 0, exits = 0;
+    for (const auto& l : lines) {
+        if (l["type"] == "fork" && l["ppid"] == r.pid)
+            ++forks;
+        if (l["type"] == "exit" && l["pid"] == r.pid)
+            ++exits;
+    }
+    CHECK(forks == 0);
+    CHECK(exits == 1);
+}
+
+TEST_CASE("10,000 spawned execs all arrive, with no lost line", "[pipeline][storm]") {
+    require_root();
+    // The same spawner without execmond, for the cost figure in the report.
+    const int baseline_n = 2000;
+    auto b0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < baseline_n; ++i)
+        run({"/bin/true", "baseline"});
+    double baseline_rate =
+        baseline_n / std::chrono::duration<double>(std::chrono::steady_clock::now() - b0).count();
+    Daemon d;
+    Client c(d.socket());
+    REQUIRE(c.next()); // hello
+    const int total = 10000;
+    const std::string token = "execmond-it-" + std::to_string(getpid());
+    std::set<int> seen;
+    int lost_lines = 0;
+    std::atomic<bool> spawning{true};
+    std::thread reader([&] {
+        while (true) {
+            auto line = c.next_line(spawning ? 5s : 2s);
+            if (!line)
+                break;
+            if (line->find("\"lost\"") != std::string::npos)
+                ++lost_lines;
+            auto pos = line->find(token + "-");
+            if (pos != std::string::npos && line->find("\"type\":\"exec\"") != std::string::npos)
+                seen.insert(std::stoi(line->substr(pos + token.size() + 1)));
+            if (static_cast<int>(seen.size()) == total)
+                break;
+        }
+    });
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < total; ++i) {
+        auto r = run({"/bin/true", token + "-" + std::to_string(i)});
+        REQUIRE(WIFEXITED(r.status));
+    }
+    auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    spawning = false;
+    reader.join();
+    WARN("10,000 execs spawned in " << elapsed << " s (" << total / elapsed << " execs/s) under execmond; "
+                                    << baseline_rate << " execs/s without it (ratio "
+                                    << total / elapsed / baseline_rate << ")");
+    CHECK(static_cast<int>(seen.size()) == total);
+    CHECK(lost_lines == 0);
+}
+
+TEST_CASE("SIGTERM in the middle of an exec storm: exit 0 within 1 s, nothing of ours left",
+          "[pipeline][storm]") {
+    require_root();
+    auto links_before = bpf_link_ids();
+    auto progs_before = our_bpf_program_ids();
+    Daemon d;
+    auto progs_running = our_bpf_program_ids();
+    std::set<int> ours;
+    for (int id : progs_running)
+        if (!progs_before.count(id))
+            ours.insert(id);
+    REQUIRE(ours.size() == 3);
+    std::set<int> our_links;
+    for (int id : bpf_link_ids())
+        if (!links_before.count(id))
+            our_links.insert(id);
+
+    Client c(d.socket());
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> storm;
+    for (int t = 0; t < 2; ++t)
+        storm.emplace_back([&] {
+            while (!stop)
+                run({"/bin/true"});
+        });
+    std::this_thread::sleep_for(500ms);
+    std::chrono::milliseconds took{};
+    int status = d.stop(5s, &took);
+    stop = true;
+    for (auto& t : storm)
+        t.join();
+    REQUIRE(status != -1);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(took < 1000ms);
+    WARN("stopped in " << took.count() << " ms under an exec storm");
+    auto progs_after = our_bpf_program_ids();
+    for (int id : ours)
+        CHECK_FALSE(progs_after.count(id));
+    auto links_after = bpf_link_ids();
+    for (int id : our_links)
+        CHECK_FALSE(links_after.count(id));
+    CHECK(access(d.socket().c_str(), F_OK) != 0); // socket file removed
+}
+
+TEST_CASE("without privileges: one clear line and exit code 4", "[pipeline][errors]") {
+    require_root();
+    std::string dir = temp_dir();
+    auto out = capture("setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " + daemon_path() +
+                       " --config /dev/null --socket " + dir + "/x.sock 2>&1; echo rc=$?");
+    CHECK(out.find("needs root or CAP_BPF and CAP_PERFMON") != std::string::npos);
+    CHECK(out.find("rc=4") != std::string::npos);
+}
+
+TEST_CASE("bad flags and an uncreatable socket fail with a message, not a crash", "[pipeline][errors]") {
+    auto bogus = capture(daemon_path() + " --bogus 2>&1; echo rc=$?");
+    CHECK(bogus.find("unrecognised option '--bogus'") != std::string::npos);
+    CHECK(bogus.find("rc=2") != std::string::npos);
+    if (!is_root())
+        return;
+    auto sock =
+        capture(daemon_path() +
+                " --config /dev/null --log-target stderr --socket /proc/execmond/x.sock 2>&1; echo rc=$?");
+    CHECK(sock.find("create socket directory /proc/execmond") != std::string::npos);
+    CHECK(sock.find("rc=1") != std::string::npos);
+    auto progs = our_bpf_program_ids();
+    (void)progs;
+}
+
+TEST_CASE("a socket already served by another daemon is not stolen", "[pipeline][errors]") {
+    require_root();
+    Daemon d;
+    auto out = capture(daemon_path() + " --config /dev/null --log-target stderr --socket " + d.socket() +
+                       " 2>&1; echo rc=$?");
+    CHECK(out.find("is in use") != std::string::npos);
+    CHECK(out.find("rc=1") != std::string::npos);
+    Client c(d.socket()); // the first daemon still serves
+    CHECK(c.next());
+}

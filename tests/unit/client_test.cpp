@@ -1,0 +1,90 @@
+#include "client.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/connect_pair.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <catch2/catch_test_macros.hpp>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+using namespace execmond;
+namespace asio = boost::asio;
+
+namespace {
+Line line(int n) {
+    return std::make_shared<const std::string>("{\"n\":" + std::to_string(n) + "}\n");
+}
+} // namespace
+
+TEST_CASE("a client that does not read loses its oldest lines, and is told where", "[client]") {
+    asio::io_context io;
+    asio::local::stream_protocol::socket ours(io), theirs(io);
+    asio::local::connect_pair(ours, theirs);
+    // Small kernel buffers so the queue, not the socket, holds the backlog.
+    theirs.set_option(asio::socket_base::receive_buffer_size(4096));
+    ours.set_option(asio::socket_base::send_buffer_size(4096));
+    std::vector<std::string> requests;
+    auto client = std::make_shared<Client>(
+        std::move(ours), 1, PeerCredentials{}, 65536,
+        [&](Client&, std::string_view l) { requests.emplace_back(l); }, [](Client&, std::string_view) {});
+    client->start();
+    const int total = 50000;
+    for (int i = 0; i < total; ++i)
+        client->send(line(i));
+    CHECK(client->lines_dropped() > 0);
+    CHECK(client->queued_bytes() <= 65536);
+
+    // Now read everything: numbers must increase, with one lost line per gap
+    // whose count matches exactly what is missing.
+    asio::streambuf buf;
+    int expected = 0;
+    uint64_t lost_reported = 0;
+    int received = 0;
+    while (expected < total) {
+        io.poll();
+        asio::read_until(theirs, buf, '\n');
+        std::istream in(&buf);
+        std::string text;
+        std::getline(in, text);
+        auto j = nlohmann::json::parse(text);
+        if (j["type"] == "lost") {
+            CHECK(j["reason"] == "client_slow");
+            lost_reported += j["count"].get<uint64_t>();
+            expected += j["count"].get<int>();
+            continue;
+        }
+        REQUIRE(j["n"] == expected);
+        ++expected;
+        ++received;
+    }
+    CHECK(lost_reported == client->lines_dropped());
+    CHECK(received + static_cast<int>(lost_reported) == total);
+}
+
+TEST_CASE("request lines: split, CRLF, over-long and binary input", "[client]") {
+    asio::io_context io;
+    asio::local::stream_protocol::socket ours(io), theirs(io);
+    asio::local::connect_pair(ours, theirs);
+    std::vector<std::string> got;
+    auto client = std::make_shared<Client>(
+        std::move(ours), 1, PeerCredentials{}, 1 << 20,
+        [&](Client&, std::string_view l) { got.emplace_back(l); }, [](Client&, std::string_view) {});
+    client->start();
+    std::string input = "{\"a\":1}\r\n{\"b\":";
+    asio::write(theirs, asio::buffer(input));
+    io.run_for(std::chrono::milliseconds(20));
+    asio::write(theirs, asio::buffer(std::string("2}\n\n")));
+    std::string big(Client::max_request_bytes + 10, 'x');
+    big += "\n{\"c\":3}\n";
+    asio::write(theirs, asio::buffer(big));
+    asio::write(theirs, asio::buffer(std::string("\x00\xff\xfe\n", 4)));
+    io.run_for(std::chrono::milliseconds(50));
+    REQUIRE(got.size() == 5);
+    CHECK(got[0] == "{\"a\":1}");
+    CHECK(got[1] == "{\"b\":2}");
+    CHECK(got[2].empty()); // the over-long line, reported once
+    CHECK(got[3] == "{\"c\":3}");
+    CHECK(got[4] == std::string("\x00\xff\xfe", 3));
+}

@@ -1,0 +1,148 @@
+#include "options.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace execmond;
+
+namespace {
+
+ParseResult parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "execmond");
+    // A config path that does not exist unless a test writes it.
+    bool has_config = false;
+    for (const auto& a : args)
+        has_config |= a.rfind("--config", 0) == 0 || a == "-c";
+    if (!has_config) {
+        args.push_back("--config=/nonexistent/execmond.conf");
+    }
+    std::vector<const char*> argv;
+    for (const auto& a : args)
+        argv.push_back(a.c_str());
+    return parse_options(static_cast<int>(argv.size()), argv.data());
+}
+
+struct TempConfig {
+    std::string path;
+    explicit TempConfig(const std::string& text) {
+        char tmpl[] = "/tmp/execmond-conf-XXXXXX";
+        int fd = mkstemp(tmpl);
+        REQUIRE(fd >= 0);
+        close(fd);
+        path = tmpl;
+        std::ofstream(path) << text;
+    }
+    ~TempConfig() { std::remove(path.c_str()); }
+};
+
+} // namespace
+
+TEST_CASE("defaults", "[options]") {
+    char tmpl[] = "/tmp/execmond-conf-XXXXXX";
+    int fd = mkstemp(tmpl);
+    close(fd);
+    auto r = parse({std::string("--config=") + tmpl});
+    std::remove(tmpl);
+    REQUIRE(r.options);
+    CHECK(r.options->socket_path == "/run/execmond/events.sock");
+    CHECK(r.options->socket_mode == 0660);
+    CHECK(r.options->ring_size == 8u << 20);
+    CHECK(r.options->latency_us == 1000);
+    CHECK(r.options->ancestors_depth == 64);
+}
+
+TEST_CASE("a missing explicit config file is an error", "[options]") {
+    auto r = parse({});
+    CHECK_FALSE(r.options);
+    CHECK(r.exit_code == exit_usage);
+    CHECK(r.text.find("/nonexistent/execmond.conf") != std::string::npos);
+}
+
+TEST_CASE("flag errors are one clear line and exit 2", "[options]") {
+    TempConfig empty("");
+    auto with = [&](std::vector<std::string> a) {
+        a.insert(a.begin(), "--config=" + empty.path);
+        return parse(a);
+    };
+    struct Case {
+        std::vector<std::string> args;
+        std::string expect;
+    };
+    std::vector<Case> cases = {
+        {{"--bogus"}, "unrecognised option '--bogus'"},
+        {{"--ring-size", "3M"}, "--ring-size: '3M' must be a power of two"},
+        {{"--ring-size", "lots"}, "--ring-size: 'lots' is not a size"},
+        {{"--latency-us", "-5"}, "--latency-us: '-5' is not a number"},
+        {{"--probe-mode", "fast"}, "--probe-mode: 'fast' is not one of auto, btf, classic"},
+        {{"--follow", "0"}, "--follow: '0' is not a number from 1"},
+        {{"--ancestors-depth", "65"}, "--ancestors-depth: '65' is not a number from 0 to 64"},
+        {{"--redact", "(unclosed"}, "--redact: '(unclosed' is not a valid regular expression"},
+        {{"--socket-mode", "999"}, "--socket-mode: '999' is not a number"},
+        {{"--allow-group", "no-such-group-xyz"}, "no group named 'no-such-group-xyz'"},
+        {{"--socket"}, "the required argument for option '--socket' is missing"},
+        {{"positional"}, "too many positional options"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.args[0]);
+        auto r = with(c.args);
+        CHECK_FALSE(r.options);
+        CHECK(r.exit_code == exit_usage);
+        CHECK(r.text.find(c.expect) != std::string::npos);
+        CHECK(r.text.find('\n') == std::string::npos);
+    }
+}
+
+TEST_CASE("help and version exit 0 with text", "[options]") {
+    auto h = parse({"--help"});
+    CHECK_FALSE(h.options);
+    CHECK(h.exit_code == 0);
+    CHECK(h.text.find("--socket") != std::string::npos);
+    auto v = parse({"-V"});
+    CHECK(v.text.rfind("execmond ", 0) == 0);
+}
+
+TEST_CASE("config file: same keys as flags, flags win", "[options]") {
+    TempConfig conf("# comment\nsocket = /tmp/from-config.sock\nlatency-us = 250\nredact = a\nredact = b\n");
+    auto r = parse({"--config=" + conf.path, "--latency-us=500"});
+    REQUIRE(r.options);
+    CHECK(r.options->socket_path == "/tmp/from-config.sock");
+    CHECK(r.options->latency_us == 500);
+    CHECK(r.options->redact == std::vector<std::string>{"a", "b"});
+}
+
+TEST_CASE("config file errors name the key and the line", "[options]") {
+    SECTION("unknown key") {
+        TempConfig conf("socket = /tmp/x.sock\n\nfrobnicate = 1\n");
+        auto r = parse({"--config=" + conf.path});
+        CHECK(r.exit_code == exit_usage);
+        CHECK(r.text.find(conf.path + " line 3") != std::string::npos);
+        CHECK(r.text.find("frobnicate") != std::string::npos);
+    }
+    SECTION("bad value") {
+        TempConfig conf("socket = /tmp/x.sock\nring-size = 12345\n");
+        auto r = parse({"--config=" + conf.path});
+        CHECK(r.exit_code == exit_usage);
+        CHECK(r.text.find(conf.path + " line 2: ring-size") != std::string::npos);
+    }
+    SECTION("not key = value") {
+        TempConfig conf("socket /tmp/x.sock\n");
+        auto r = parse({"--config=" + conf.path});
+        CHECK(r.exit_code == exit_usage);
+        CHECK(r.text.find("line 1") != std::string::npos);
+    }
+}
+
+TEST_CASE("sizes", "[options]") {
+    CHECK(parse_size("4096") == 4096u);
+    CHECK(parse_size("64K") == 65536u);
+    CHECK(parse_size("8M") == 8u << 20);
+    CHECK(parse_size("1G") == 1u << 30);
+    CHECK_FALSE(parse_size(""));
+    CHECK_FALSE(parse_size("M"));
+    CHECK_FALSE(parse_size("1T"));
+    CHECK_FALSE(parse_size("99999999999999999999G"));
+}

@@ -1,0 +1,31 @@
+#include "proc_reader.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+#include <unistd.h>
+
+using namespace execmond;
+
+TEST_CASE("stat lines with spaces and parentheses in comm parse", "[proc]") {
+    auto s =
+        ProcReader::parse_stat("123 (a (weird) name) S 45 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 9876 0 0\n");
+    REQUIRE(s);
+    CHECK(s->pid == 123);
+    CHECK(s->comm == "a (weird) name");
+    CHECK(s->ppid == 45);
+    CHECK(s->start_ticks == 9876);
+}
+
+TEST_CASE("truncated stat lines are rejected", "[proc]") {
+    CHECK_FALSE(ProcReader::parse_stat("123 (x) S 45 1"));
+    CHECK_FALSE(ProcReader::parse_stat("garbage"));
+}
+
+TEST_CASE("reading this process from the real /proc", "[proc]") {
+    ProcReader r;
+    auto me = r.read(static_cast<Pid>(getpid()));
+    REQUIRE(me);
+    CHECK(me->ppid == static_cast<Pid>(getppid()));
+    CHECK(me->uid == getuid());
+    CHECK_FALSE(me->exe.empty());
+    CHECK(me->start_ticks > 0);
+}

@@ -1,0 +1,180 @@
+#include "process_table.hpp"
+#include "record_builder.hpp"
+#include "record_decoder.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+#include <filesystem>
+#include <fstream>
+
+using namespace execmond;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fake /proc with just the files the reader opens.
+struct FakeProc {
+    fs::path root;
+    FakeProc() {
+        char tmpl[] = "/tmp/execmond-proc-XXXXXX";
+        root = mkdtemp(tmpl);
+    }
+    ~FakeProc() { fs::remove_all(root); }
+    void add(Pid pid, Pid ppid, uint64_t start_ticks, const std::string& comm, uint32_t uid = 0) {
+        fs::create_directories(root / std::to_string(pid));
+        std::ofstream(root / std::to_string(pid) / "stat")
+            << pid << " (" << comm << ") S " << ppid << " 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 "
+            << start_ticks << " 1000 100\n";
+        std::ofstream(root / std::to_string(pid) / "status")
+            << "Name:\t" << comm << "\nUid:\t" << uid << "\t" << uid << "\t" << uid << "\t" << uid
+            << "\nGid:\t0\t0\t0\t0\nNSpid:\t" << pid << "\n";
+    }
+    void remove(Pid pid) { fs::remove_all(root / std::to_string(pid)); }
+};
+
+Event event(const std::vector<char>& bytes) {
+    return std::get<Event>(decode_record(bytes.data(), bytes.size()));
+}
+
+Event fork_of(Pid pid, Pid ppid, uint64_t start_ns) {
+    auto e = event(test::fork_record(pid, ppid, "sh"));
+    e.start_boottime_ns = start_ns;
+    e.ktime_ns = start_ns;
+    return e;
+}
+
+Event exec_of(Pid pid, Pid ppid, uint64_t start_ns, const char* filename) {
+    auto bytes = test::exec_record(pid, ppid, "prog", filename, "");
+    auto e = event(bytes);
+    e.filename = filename; // the record's bytes go away with `bytes`
+    e.comm = "prog";
+    e.args = {};
+    e.start_boottime_ns = start_ns;
+    return e;
+}
+
+Event exit_of(Pid pid, Pid ppid, uint64_t start_ns, uint64_t at_ns) {
+    auto e = event(test::exit_record(pid, ppid, "sh", 0));
+    e.comm = "sh";
+    e.start_boottime_ns = start_ns;
+    e.ktime_ns = at_ns;
+    return e;
+}
+
+} // namespace
+
+TEST_CASE("seeded processes have keys that match the probes' start times", "[table]") {
+    FakeProc proc;
+    proc.add(1, 0, 5, "init");
+    proc.add(100, 1, 1234, "bash", 1000);
+    ProcessTable t{ProcReader(proc.root.string())};
+    t.seed();
+    REQUIRE(t.size() == 2);
+    CHECK(t.find(100)->key() == "100:1234");
+    CHECK(t.find(100)->uid == 1000);
+    // An exec of the seeded bash carries start_boottime in ns: same key.
+    const auto& p = t.on_exec(exec_of(100, 1, 1234 * ns_per_tick() + 5'000'000, "/bin/ls"));
+    CHECK(p.key() == "100:1234");
+    CHECK(t.size() == 2);
+}
+
+TEST_CASE("ancestors: nearest first, up to pid 1, bounded by depth", "[table]") {
+    FakeProc proc;
+    proc.add(1, 0, 1, "init");
+    ProcessTable t{ProcReader(proc.root.string())};
+    t.seed();
+    uint64_t start = 10 * ns_per_tick();
+    Pid parent = 1;
+    for (Pid pid = 2; pid < 300; ++pid) {
+        t.on_fork(fork_of(pid, parent, start));
+        parent = pid;
+    }
+    std::vector<const ProcessInfo*> out;
+    t.ancestors(299, 64, out);
+    REQUIRE(out.size() == 64);
+    CHECK(out[0]->pid == 299);
+    CHECK(out[63]->pid == 236);
+    t.ancestors(299, 1000, out);
+    CHECK(out.size() == 299);
+    CHECK(out.back()->pid == 1);
+}
+
+TEST_CASE("a reused pid never inherits the old process's lineage", "[table]") {
+    FakeProc proc;
+    proc.add(1, 0, 1, "init");
+    proc.add(50, 1, 2, "old-parent");
+    ProcessTable t{ProcReader(proc.root.string())};
+    t.seed();
+    t.on_fork(fork_of(77, 50, 100 * ns_per_tick()));
+    t.on_exec(exec_of(77, 50, 100 * ns_per_tick(), "/old/image"));
+    // 77 exits, but its exit record was lost; later a new 77 appears whose
+    // first record is an exec (its fork was not seen).
+    const auto& p = t.on_exec(exec_of(77, 1, 900 * ns_per_tick(), "/new/image"));
+    CHECK(p.key() == "77:900");
+    CHECK(p.ppid == 1);
+    CHECK(p.fork_ppid == 0); // the old fork-time parent is not inherited
+    CHECK(p.filename == "/new/image");
+}
+
+TEST_CASE("exits are evicted after the grace period; the table returns to its size", "[table]") {
+    FakeProc proc;
+    proc.add(1, 0, 1, "init");
+    ProcessTable t{ProcReader(proc.root.string())};
+    t.seed();
+    size_t start_size = t.size();
+    uint64_t now = 1'000'000'000'000ull;
+    for (Pid pid = 1000; pid < 21000; ++pid) {
+        uint64_t start = now + pid * 1000;
+        t.on_fork(fork_of(pid, 1, start));
+        t.on_exec(exec_of(pid, 1, start, "/bin/true"));
+        t.on_exit(exit_of(pid, 1, start, start + 1000));
+        t.evict_expired(start);
+    }
+    CHECK(t.size() > start_size); // still inside the grace period
+    t.evict_expired(now + 21000 * 1000 + ProcessTable::exit_grace_ns + 1000);
+    CHECK(t.size() == start_size);
+    CHECK(t.pending_evictions() == 0);
+}
+
+TEST_CASE("eviction spares a pid reused during the grace period", "[table]") {
+    FakeProc proc;
+    ProcessTable t{ProcReader(proc.root.string())};
+    t.on_fork(fork_of(5, 1, 10 * ns_per_tick()));
+    t.on_exit(exit_of(5, 1, 10 * ns_per_tick(), 11 * ns_per_tick()));
+    t.on_fork(fork_of(5, 1, 20 * ns_per_tick()));
+    t.evict_expired(20 * ns_per_tick() + ProcessTable::exit_grace_ns * 2);
+    REQUIRE(t.find(5));
+    CHECK(t.find(5)->key() == "5:20");
+    CHECK_FALSE(t.find(5)->exited);
+}
+
+TEST_CASE("an orphan's ancestors show its new parent, re-read from /proc", "[table]") {
+    FakeProc proc;
+    proc.add(1, 0, 1, "init");
+    proc.add(10, 1, 2, "subreaper");
+    ProcessTable t{ProcReader(proc.root.string())};
+    t.seed();
+    uint64_t s = 100 * ns_per_tick();
+    t.on_fork(fork_of(20, 10, s)); // spawner
+    t.on_fork(fork_of(30, 20, s)); // the daemonized child
+    t.on_exit(exit_of(20, 10, s, s + 1));
+    // The kernel reparented 30 to the subreaper 10.
+    proc.add(30, 10, 100, "daemon");
+    std::vector<const ProcessInfo*> out;
+    t.ancestors(30, 64, out);
+    REQUIRE(out.size() == 3);
+    CHECK(out[0]->pid == 30);
+    CHECK(out[1]->pid == 10);
+    CHECK(out[2]->pid == 1);
+    CHECK(t.find(30)->fork_ppid == 20); // the original spawner stays visible
+}
+
+TEST_CASE("descends_from follows the current parents", "[table]") {
+    FakeProc proc;
+    ProcessTable t{ProcReader(proc.root.string())};
+    t.on_fork(fork_of(2, 1, 1 * ns_per_tick()));
+    t.on_fork(fork_of(3, 2, 2 * ns_per_tick()));
+    t.on_fork(fork_of(4, 1, 3 * ns_per_tick()));
+    CHECK(t.descends_from(3, 2));
+    CHECK(t.descends_from(3, 1));
+    CHECK_FALSE(t.descends_from(4, 2));
+}

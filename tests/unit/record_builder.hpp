@@ -1,0 +1,73 @@
+// Builds ring-buffer records byte for byte as the probes write them
+// (proto/execmond_event.h), for decoder and encoder tests.
+#pragma once
+
+#include "execmond_event.h"
+
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace execmond::test {
+
+inline execmond_header header(__u32 type, __u32 pid, __u32 ppid, std::string_view comm) {
+    execmond_header h{};
+    h.type = type;
+    h.ktime_ns = 5'000'000'000ull;
+    h.start_boottime_ns = 4'990'000'000ull;
+    h.cgroup_id = 1;
+    h.pid = pid;
+    h.tid = pid;
+    h.ppid = ppid;
+    h.uid = 1000;
+    h.gid = 1000;
+    h.ns_pid = pid;
+    h.pidns_id = 4026531836u;
+    h.parent_source = EXECMOND_PARENT_BTF;
+    std::memcpy(h.comm, comm.data(), std::min(comm.size(), sizeof(h.comm)));
+    return h;
+}
+
+inline std::vector<char> exec_record(__u32 pid, __u32 ppid, std::string_view comm, std::string_view filename,
+                                     std::string_view args, __u32 args_full_len = 0) {
+    execmond_exec x{};
+    x.hdr = header(EXECMOND_REC_EXEC, pid, ppid, comm);
+    x.old_tid = pid;
+    x.euid = 1000;
+    x.egid = 1000;
+    x.filename_len = static_cast<__u16>(filename.size() + 1);
+    x.args_len = static_cast<__u16>(args.size());
+    x.args_full_len = args_full_len ? args_full_len : static_cast<__u32>(args.size());
+    x.argc = 0;
+    x.hdr.size = static_cast<__u32>(sizeof(x) + x.filename_len + x.args_len);
+    std::vector<char> bytes(x.hdr.size);
+    std::memcpy(bytes.data(), &x, sizeof(x));
+    std::memcpy(bytes.data() + sizeof(x), filename.data(), filename.size());
+    bytes[sizeof(x) + filename.size()] = '\0';
+    std::memcpy(bytes.data() + sizeof(x) + x.filename_len, args.data(), args.size());
+    return bytes;
+}
+
+inline std::vector<char> fork_record(__u32 pid, __u32 ppid, std::string_view comm) {
+    execmond_fork f{};
+    f.hdr = header(EXECMOND_REC_FORK, pid, ppid, comm);
+    f.hdr.size = sizeof(f);
+    f.parent_start_boottime_ns = 1'000'000'000ull;
+    std::memcpy(f.parent_comm, comm.data(), std::min(comm.size(), sizeof(f.parent_comm)));
+    std::vector<char> bytes(sizeof(f));
+    std::memcpy(bytes.data(), &f, sizeof(f));
+    return bytes;
+}
+
+inline std::vector<char> exit_record(__u32 pid, __u32 ppid, std::string_view comm, __u32 status) {
+    execmond_exit x{};
+    x.hdr = header(EXECMOND_REC_EXIT, pid, ppid, comm);
+    x.hdr.size = sizeof(x);
+    x.exit_code = status;
+    std::vector<char> bytes(sizeof(x));
+    std::memcpy(bytes.data(), &x, sizeof(x));
+    return bytes;
+}
+
+} // namespace execmond::test

@@ -1,0 +1,81 @@
+#include "record_builder.hpp"
+#include "record_decoder.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+
+using namespace execmond;
+
+namespace {
+Event decode_ok(const std::vector<char>& bytes) {
+    auto r = decode_record(bytes.data(), bytes.size());
+    REQUIRE(std::holds_alternative<Event>(r));
+    return std::get<Event>(r);
+}
+std::string decode_err(const std::vector<char>& bytes) {
+    auto r = decode_record(bytes.data(), bytes.size());
+    REQUIRE(std::holds_alternative<DecodeError>(r));
+    return std::get<DecodeError>(r).message;
+}
+} // namespace
+
+TEST_CASE("an exec record decodes to its filename and argument area", "[decoder]") {
+    using namespace std::string_view_literals;
+    auto e = decode_ok(test::exec_record(42, 7, "echo", "/bin/echo", "/bin/echo\0a\0b\0"sv));
+    CHECK(e.kind == EventKind::exec);
+    CHECK(e.pid == 42);
+    CHECK(e.ppid == 7);
+    CHECK(e.comm == "echo");
+    CHECK(e.filename == "/bin/echo");
+    CHECK(e.args == "/bin/echo\0a\0b\0"sv);
+    CHECK_FALSE(e.args_truncated);
+}
+
+TEST_CASE("an argument area larger than the record flags truncation", "[decoder]") {
+    auto e = decode_ok(test::exec_record(42, 7, "x", "/x", std::string(100, 'a'), 100000));
+    CHECK(e.args_truncated);
+}
+
+TEST_CASE("a comm of 16 bytes without NUL stays within the record", "[decoder]") {
+    auto e = decode_ok(test::fork_record(9, 1, "abcdefghijklmnopqrstuv"));
+    CHECK(e.comm == "abcdefghijklmnop");
+    CHECK(e.parent_comm == "abcdefghijklmnop");
+}
+
+TEST_CASE("fork and exit records decode", "[decoder]") {
+    auto f = decode_ok(test::fork_record(9, 1, "bash"));
+    CHECK(f.kind == EventKind::fork);
+    CHECK(f.parent_start_boottime_ns == 1'000'000'000ull);
+    auto x = decode_ok(test::exit_record(9, 1, "bash", 3 << 8));
+    CHECK(x.kind == EventKind::exit);
+    CHECK(x.exit_status == 0x300);
+}
+
+TEST_CASE("malformed records are rejected with a reason, never read past", "[decoder]") {
+    auto exec = test::exec_record(42, 7, "echo", "/bin/echo", std::string("a\0b\0", 4));
+    SECTION("shorter than a header") {
+        std::vector<char> tiny(10);
+        CHECK(decode_err(tiny).find("shorter than its header") != std::string::npos);
+    }
+    SECTION("size field disagrees with the bytes") {
+        auto cut = exec;
+        cut.pop_back();
+        CHECK(decode_err(cut).find("says") != std::string::npos);
+    }
+    SECTION("lengths that do not add up") {
+        auto bad = exec;
+        auto* x = reinterpret_cast<execmond_exec*>(bad.data());
+        x->args_len = 60000;
+        CHECK(decode_err(bad).find("do not match") != std::string::npos);
+    }
+    SECTION("unknown type") {
+        auto bad = test::exit_record(1, 0, "x", 0);
+        reinterpret_cast<execmond_header*>(bad.data())->type = 99;
+        CHECK(decode_err(bad) == "unknown record type 99");
+    }
+    SECTION("fork record of the wrong size") {
+        auto bad = test::fork_record(1, 0, "x");
+        bad.resize(bad.size() + 8);
+        reinterpret_cast<execmond_header*>(bad.data())->size = static_cast<__u32>(bad.size());
+        CHECK(decode_err(bad).find("fork record") != std::string::npos);
+    }
+}

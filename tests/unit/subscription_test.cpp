@@ -1,0 +1,61 @@
+#include "subscription.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+
+using namespace execmond;
+
+namespace {
+Subscription sub(std::string_view line) {
+    auto r = parse_request(line);
+    REQUIRE(std::holds_alternative<SubscribeRequest>(r));
+    return std::get<SubscribeRequest>(r).subscription;
+}
+std::string error_of(std::string_view line) {
+    auto r = parse_request(line);
+    REQUIRE(std::holds_alternative<RequestError>(r));
+    return std::get<RequestError>(r).message;
+}
+Event exec(Pid pid, Pid ppid, uint32_t uid, std::string_view comm) {
+    Event e;
+    e.kind = EventKind::exec;
+    e.pid = pid;
+    e.ppid = ppid;
+    e.uid = uid;
+    e.comm = comm;
+    return e;
+}
+} // namespace
+
+TEST_CASE("subscribe filters by type, uid, globs, cgroup and subtree", "[subscription]") {
+    ProcessTable table{ProcReader("/nonexistent")};
+    auto s = sub(R"({"type":"subscribe","events":["exec"],"uid":[1000],"comm":"ba*","filename":["/usr/bin/*"],
+                     "cgroup":"/user.slice/"})");
+    CHECK(s.matches(exec(5, 1, 1000, "bash"), "/usr/bin/bash", "/user.slice/u.scope", table));
+    CHECK_FALSE(s.matches(exec(5, 1, 0, "bash"), "/usr/bin/bash", "/user.slice/u.scope", table));
+    CHECK_FALSE(s.matches(exec(5, 1, 1000, "sh"), "/usr/bin/bash", "/user.slice/u.scope", table));
+    CHECK_FALSE(s.matches(exec(5, 1, 1000, "bash"), "/bin/bash", "/user.slice/u.scope", table));
+    CHECK_FALSE(s.matches(exec(5, 1, 1000, "bash"), "/usr/bin/bash", "/system.slice/x", table));
+    Event fork = exec(5, 1, 1000, "bash");
+    fork.kind = EventKind::fork;
+    CHECK_FALSE(s.matches(fork, "/usr/bin/bash", "/user.slice/u.scope", table));
+}
+
+TEST_CASE("an empty subscribe sees everything", "[subscription]") {
+    ProcessTable table{ProcReader("/nonexistent")};
+    auto s = sub(R"({"type":"subscribe"})");
+    CHECK(s.matches(exec(5, 1, 0, "x"), "", "", table));
+}
+
+TEST_CASE("invalid requests get a reason", "[subscription]") {
+    CHECK(error_of("not json") == "request is not valid JSON");
+    CHECK(error_of("[1,2]") == "request must be a JSON object");
+    CHECK(error_of(R"({"x":1})").find("needs a \"type\"") != std::string::npos);
+    CHECK(error_of(R"({"type":"dance"})").find("unknown request type 'dance'") != std::string::npos);
+    CHECK(error_of(R"({"type":"subscribe","events":["boot"]})").find("unknown event type 'boot'") !=
+          std::string::npos);
+    CHECK(error_of(R"({"type":"subscribe","uid":"root"})").find("uid must be") != std::string::npos);
+    CHECK(error_of(R"({"type":"subscribe","colour":"red"})").find("unknown key 'colour'") !=
+          std::string::npos);
+    CHECK(error_of("{\"type\":\"subscribe\",\"comm\":\"\xff\"}") == "request is not valid UTF-8");
+    CHECK(std::holds_alternative<StatsRequest>(parse_request(R"({"type":"stats"})")));
+}
