@@ -114,6 +114,14 @@ void Daemon::on_record(const void* data, size_t size) {
         return;
     }
     const Event& e = std::get<Event>(decoded);
+    if (stopping_ && std::chrono::steady_clock::now() >= drain_deadline_) {
+        // Exit within systemd's patience even behind a storm: count, don't encode.
+        auto& n = e.kind == EventKind::fork   ? shutdown_lost_.fork
+                  : e.kind == EventKind::exec ? shutdown_lost_.exec
+                                              : shutdown_lost_.exit;
+        ++n;
+        return;
+    }
     const ProcessInfo* self = nullptr;
     switch (e.kind) {
     case EventKind::fork:
@@ -292,8 +300,18 @@ void Daemon::shutdown(const char* why) {
     server_->stop_accepting();
     // No new records once detached; what is in the ring still goes out.
     probes_->detach();
+    drain_deadline_ = std::chrono::steady_clock::now() + 300ms;
     reader_->drain_all();
     check_kernel_drops();
+    if (shutdown_lost_.total() > 0) {
+        log::warning("stopping: " + std::to_string(shutdown_lost_.total()) +
+                         " records still in the ring were not sent (" + std::to_string(shutdown_lost_.exec) +
+                         " exec, " + std::to_string(shutdown_lost_.fork) + " fork, " +
+                         std::to_string(shutdown_lost_.exit) + " exit)",
+                     {{"EXECMOND_LOST", std::to_string(shutdown_lost_.total())}});
+        auto line = std::make_shared<const std::string>(encoder_.lost(shutdown_lost_, "shutdown"));
+        server_->for_each_client([&](Client& c) { c.send(line); });
+    }
     reader_->stop();
     tick_timer_.cancel();
     watchdog_timer_.cancel();

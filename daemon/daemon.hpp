@@ -66,6 +66,8 @@ private:
     boost::asio::steady_timer watchdog_timer_;
     boost::asio::steady_timer shutdown_timer_;
     std::chrono::steady_clock::time_point flush_deadline_{};
+    std::chrono::steady_clock::time_point drain_deadline_{};
+    LostCounts shutdown_lost_{}; // records left in the ring when the drain deadline passed
     std::vector<const ProcessInfo*> ancestors_;
     Counters counters_;
     LostCounts kernel_lost_reported_;

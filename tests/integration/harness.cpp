@@ -188,6 +188,12 @@ Daemon::~Daemon() {
         waitpid(pid_, nullptr, 0);
     }
     std::error_code ec;
+    // EXECMOND_TEST_LOGS=DIR keeps every daemon's log there, for a failure's post-mortem.
+    if (const char* keep = std::getenv("EXECMOND_TEST_LOGS")) {
+        std::filesystem::create_directories(keep, ec);
+        std::filesystem::copy_file(log_path_, std::string(keep) + "/daemon-" + std::to_string(pid_) + ".log",
+                                   std::filesystem::copy_options::overwrite_existing, ec);
+    }
     std::filesystem::remove_all(dir_, ec);
 }
 

@@ -46,7 +46,8 @@ TEST_CASE("exec record -> exact JSON line", "[encoder]") {
 }
 
 TEST_CASE("the first key of every line is its type", "[encoder]") {
-    auto r = decode_record(test::fork_record(1, 0, "x").data(), sizeof(execmond_fork));
+    auto bytes = test::fork_record(1, 0, "x"); // the event's views point into it
+    auto r = decode_record(bytes.data(), bytes.size());
     Encoder enc(clock_2026, {});
     CHECK(enc.encode(std::get<Event>(r), {}).rfind("{\"type\":\"fork\"", 0) == 0);
 }

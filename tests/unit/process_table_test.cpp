@@ -3,6 +3,7 @@
 #include "record_decoder.hpp"
 
 #include <catch2/catch_test_macros.hpp>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 
@@ -31,8 +32,11 @@ struct FakeProc {
     void remove(Pid pid) { fs::remove_all(root / std::to_string(pid)); }
 };
 
-Event event(const std::vector<char>& bytes) {
-    return std::get<Event>(decode_record(bytes.data(), bytes.size()));
+// Events are views into their record, so the records live as long as the test binary.
+Event event(std::vector<char> bytes) {
+    static std::deque<std::vector<char>> records;
+    const auto& kept = records.emplace_back(std::move(bytes));
+    return std::get<Event>(decode_record(kept.data(), kept.size()));
 }
 
 Event fork_of(Pid pid, Pid ppid, uint64_t start_ns) {
@@ -43,18 +47,13 @@ Event fork_of(Pid pid, Pid ppid, uint64_t start_ns) {
 }
 
 Event exec_of(Pid pid, Pid ppid, uint64_t start_ns, const char* filename) {
-    auto bytes = test::exec_record(pid, ppid, "prog", filename, "");
-    auto e = event(bytes);
-    e.filename = filename; // the record's bytes go away with `bytes`
-    e.comm = "prog";
-    e.args = {};
+    auto e = event(test::exec_record(pid, ppid, "prog", filename, ""));
     e.start_boottime_ns = start_ns;
     return e;
 }
 
 Event exit_of(Pid pid, Pid ppid, uint64_t start_ns, uint64_t at_ns) {
     auto e = event(test::exit_record(pid, ppid, "sh", 0));
-    e.comm = "sh";
     e.start_boottime_ns = start_ns;
     e.ktime_ns = at_ns;
     return e;

@@ -2,12 +2,16 @@
 #include "record_decoder.hpp"
 
 #include <catch2/catch_test_macros.hpp>
+#include <deque>
 
 using namespace execmond;
 
 namespace {
-Event decode_ok(const std::vector<char>& bytes) {
-    auto r = decode_record(bytes.data(), bytes.size());
+// An Event views its record: keep every record alive for the whole run.
+Event decode_ok(std::vector<char> bytes) {
+    static std::deque<std::vector<char>> records;
+    const auto& kept = records.emplace_back(std::move(bytes));
+    auto r = decode_record(kept.data(), kept.size());
     REQUIRE(std::holds_alternative<Event>(r));
     return std::get<Event>(r);
 }
