@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Fresh Debian 12 machine to every test passing, as root:
+#   1. install the build, test and end-to-end dependencies
+#   2. release build + `meson test` (unit, integration with the real probes, bench smoke)
+#   3. ASan+UBSan build + the same `meson test`
+#   4. the libFuzzer targets, each for a bounded time
+#   5. the Debian package against a real systemd in nspawn (tests/e2e/run.sh)
+# Every step runs even if an earlier one failed; the summary names the failures and
+# the exit status is non-zero if any step failed. Logs: build*/meson-logs/testlog.txt.
+#   TEST_STEPS="unit asan" scripts/test.sh   # a subset (deps build test asan fuzz e2e)
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test: must run as root (installs packages; the tests load BPF programs)" >&2
+  exit 1
+fi
+
+steps=${TEST_STEPS:-"deps build test asan fuzz e2e"}
+declare -a summary=()
+failed=0
+
+step() { # name command...
+  local name=$1
+  shift
+  case " $steps " in *" $name "*) ;; *) return 0 ;; esac
+  echo "=== test: $name: $*"
+  local t0=$SECONDS
+  if "$@"; then
+    summary+=("ok    $name ($((SECONDS - t0)) s)")
+  else
+    summary+=("FAIL  $name ($((SECONDS - t0)) s)")
+    failed=1
+  fi
+}
+
+deps() {
+  scripts/install-deps.sh && scripts/install-e2e-deps.sh
+}
+
+# The sanitizers abort on the first report, so a finding fails its test.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+step deps deps
+step build scripts/build.sh build
+step test meson test -C build --print-errorlogs
+step asan bash -c 'scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false &&
+  meson test -C build-asan --print-errorlogs --timeout-multiplier 3'
+step fuzz tests/fuzz/run.sh
+step e2e tests/e2e/run.sh
+
+echo "=== test: summary"
+printf '  %s\n' "${summary[@]}"
+echo "  total $SECONDS s"
+exit $failed
