@@ -113,7 +113,9 @@ void Daemon::on_record(const void* data, size_t size) {
             log::warning("bad record from the kernel: " + err->message);
         return;
     }
-    const Event& e = std::get<Event>(decoded);
+    Event& e = std::get<Event>(decoded);
+    if (probes_->parent_path() == ParentPath::fork_map && e.kind != EventKind::fork)
+        correct_parent(e);
     const ProcessInfo* self = nullptr;
     switch (e.kind) {
     case EventKind::fork:
@@ -152,6 +154,17 @@ void Daemon::on_record(const void* data, size_t size) {
     });
     if (line)
         ++counters_.lines;
+}
+
+void Daemon::correct_parent(Event& e) {
+    // The fork map holds the parent at fork; an orphan's new parent (init or
+    // a subreaper) only /proc knows.
+    Pid now = table_.current_parent(e.pid, e.ppid);
+    if (now == e.ppid)
+        return;
+    e.ppid = now;
+    if (e.kind == EventKind::exec) // an exit already removed the map entry
+        probes_->update_parent(e.pid, now);
 }
 
 void Daemon::after_drain() {

@@ -39,6 +39,7 @@ private:
     void start_probes();
     void seed();
     void on_record(const void* data, size_t size);
+    void correct_parent(Event& e);
     void after_drain();
     void check_kernel_drops();
     void on_request(Client& client, std::string_view line);

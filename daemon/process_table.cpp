@@ -149,6 +149,23 @@ void ProcessTable::ancestors(Pid ppid, unsigned depth, std::vector<const Process
     }
 }
 
+Pid ProcessTable::current_parent(Pid pid, Pid recorded) {
+    const ProcessInfo* parent = recorded != 0 ? find(recorded) : nullptr;
+    if (parent != nullptr && !parent->exited)
+        return recorded;
+    auto s = proc_.read_stat(pid);
+    if (!s)
+        return recorded;
+    // The same process, not a successor on its pid: a start time read at
+    // fork in fork-map mode may be a tick off /proc's.
+    if (const ProcessInfo* self = find(pid); self != nullptr && self->start_ticks != 0) {
+        uint64_t a = self->start_ticks, b = s->start_ticks;
+        if ((a > b ? a - b : b - a) > 1)
+            return recorded;
+    }
+    return s->ppid;
+}
+
 bool ProcessTable::descends_from(Pid pid, Pid root) const {
     for (unsigned hops = 0; hops < 4096 && pid != 0; ++hops) {
         if (pid == root)

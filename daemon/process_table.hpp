@@ -57,6 +57,11 @@ public:
     void ancestors(Pid ppid, unsigned depth, std::vector<const ProcessInfo*>& out);
     // Is `pid` `root` or below it?
     bool descends_from(Pid pid, Pid root) const;
+    // The fork-map path only knows the parent a process had at fork. Once
+    // that parent has exited (or was never seen), the process was reparented
+    // to init or a subreaper: returns its parent per /proc then, else
+    // `recorded`.
+    Pid current_parent(Pid pid, Pid recorded);
 
     size_t size() const { return table_.size(); }
     size_t pending_evictions() const { return exits_.size(); }

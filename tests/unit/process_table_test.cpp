@@ -178,3 +178,23 @@ TEST_CASE("descends_from follows the current parents", "[table]") {
     CHECK(t.descends_from(3, 1));
     CHECK_FALSE(t.descends_from(4, 2));
 }
+
+TEST_CASE("current_parent: a fork-map parent that exited is replaced by /proc's", "[table]") {
+    FakeProc proc;
+    proc.add(1, 0, 1, "init");
+    proc.add(10, 1, 2, "subreaper");
+    ProcessTable t{ProcReader(proc.root.string())};
+    t.seed();
+    uint64_t s = 100 * ns_per_tick();
+    t.on_fork(fork_of(20, 10, s));
+    t.on_fork(fork_of(30, 20, s));
+    proc.add(30, 20, 100, "daemon");
+    CHECK(t.current_parent(30, 20) == 20); // the parent lives: no /proc read needed
+    t.on_exit(exit_of(20, 10, s, s + 1));
+    proc.add(30, 10, 100, "daemon");
+    CHECK(t.current_parent(30, 20) == 10);
+    CHECK(t.current_parent(30, 0) == 10); // unknown parent: /proc tells
+    // A different process on pid 30 per /proc: keep what the probe said.
+    proc.add(30, 1, 500, "stranger");
+    CHECK(t.current_parent(30, 20) == 20);
+}
