@@ -87,6 +87,15 @@ void Daemon::start_probes() {
 }
 
 void Daemon::seed() {
+    if (auto why = pid_namespace_mismatch(); !why.empty()) {
+        // /proc's pids are not the probes' pids: seeding from it would give
+        // processes the ancestry of strangers that share their numbers.
+        log::warning(why + ": the probes report host pids but /proc here shows other pids; not reading "
+                           "/proc, so processes started before execmond have no ancestry. Run execmond in "
+                           "the host pid namespace (e.g. docker --pid=host).",
+                     {{"EXECMOND_PID_NAMESPACE", "mismatch"}});
+        table_.disable_proc();
+    }
     table_.seed();
     if (probes_->parent_path() == ParentPath::fork_map) {
         // Processes that existed before the probes: the fork probe never saw them.
@@ -100,8 +109,9 @@ void Daemon::seed() {
             throw ProbeError("--follow " + std::to_string(root) + ": no such process", exit_usage);
         probes_->follow(root);
         // Already-running descendants; new ones are added by the fork probe.
-        for (Pid child : ProcReader().descendants(root))
-            probes_->follow(child);
+        if (table_.proc_enabled())
+            for (Pid child : ProcReader().descendants(root))
+                probes_->follow(child);
         log::info("following pid " + std::to_string(root) + " and its descendants");
     }
 }

@@ -9,6 +9,8 @@ std::string ProcessInfo::key() const {
 ProcessTable::ProcessTable(ProcReader proc) : proc_(std::move(proc)) {}
 
 void ProcessTable::seed() {
+    if (!proc_enabled_)
+        return;
     for (Pid pid : proc_.list_pids())
         if (auto s = proc_.read(pid))
             seed_one(*s);
@@ -120,6 +122,8 @@ const ProcessInfo* ProcessTable::find(Pid pid) const {
 }
 
 void ProcessTable::refresh_parent(ProcessInfo& child) {
+    if (!proc_enabled_)
+        return;
     auto s = proc_.read_stat(child.pid);
     if (s && s->start_ticks == child.start_ticks)
         child.ppid = s->ppid;
@@ -151,7 +155,7 @@ void ProcessTable::ancestors(Pid ppid, unsigned depth, std::vector<const Process
 
 Pid ProcessTable::current_parent(Pid pid, Pid recorded) {
     const ProcessInfo* parent = recorded != 0 ? find(recorded) : nullptr;
-    if (parent != nullptr && !parent->exited)
+    if ((parent != nullptr && !parent->exited) || !proc_enabled_)
         return recorded;
     auto s = proc_.read_stat(pid);
     if (!s)

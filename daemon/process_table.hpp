@@ -63,6 +63,12 @@ public:
     // `recorded`.
     Pid current_parent(Pid pid, Pid recorded);
 
+    // When /proc numbers processes differently from the probes (execmond in
+    // a child pid namespace), never read it: seed() and the parent refreshes
+    // become no-ops.
+    void disable_proc() { proc_enabled_ = false; }
+    bool proc_enabled() const { return proc_enabled_; }
+
     size_t size() const { return table_.size(); }
     size_t pending_evictions() const { return exits_.size(); }
 
@@ -72,6 +78,7 @@ private:
     void refresh_parent(ProcessInfo& child);
 
     ProcReader proc_;
+    bool proc_enabled_ = true;
     std::unordered_map<Pid, ProcessInfo> table_;
     struct PendingExit {
         KtimeNs at;

@@ -198,3 +198,14 @@ TEST_CASE("current_parent: a fork-map parent that exited is replaced by /proc's"
     proc.add(30, 1, 500, "stranger");
     CHECK(t.current_parent(30, 20) == 20);
 }
+
+TEST_CASE("with /proc disabled (child pid namespace) nothing is read from it", "[table]") {
+    FakeProc proc;
+    proc.add(1, 0, 1, "init");
+    proc.add(30, 10, 100, "daemon");
+    ProcessTable t{ProcReader(proc.root.string())};
+    t.disable_proc();
+    t.seed();
+    CHECK(t.size() == 0);
+    CHECK(t.current_parent(30, 20) == 20);
+}
