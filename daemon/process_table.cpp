@@ -40,8 +40,11 @@ ProcessInfo& ProcessTable::upsert(Pid pid, uint64_t start_ticks, bool& fresh) {
     auto [it, inserted] = table_.try_emplace(pid);
     ProcessInfo& p = it->second;
     // A different start time is a different process that reused the pid:
-    // it must not inherit anything from the old one.
-    fresh = inserted || (start_ticks != 0 && p.start_ticks != start_ticks);
+    // it must not inherit anything from the old one. Except one tick off
+    // for a live entry: the classic probes time a fork at task_newtask, a
+    // little after the task's start, and a live pid is never reused.
+    uint64_t off = start_ticks > p.start_ticks ? start_ticks - p.start_ticks : p.start_ticks - start_ticks;
+    fresh = inserted || (start_ticks != 0 && off != 0 && (off > 1 || p.exited));
     if (fresh && !inserted)
         p = ProcessInfo{};
     p.pid = pid;

@@ -209,3 +209,19 @@ TEST_CASE("with /proc disabled (child pid namespace) nothing is read from it", "
     CHECK(t.size() == 0);
     CHECK(t.current_parent(30, 20) == 20);
 }
+
+TEST_CASE("a fork timed a tick before the task's start is still the same process", "[table]") {
+    FakeProc proc;
+    ProcessTable t{ProcReader(proc.root.string())};
+    // The classic probes' fork time: just before a tick boundary; the exec
+    // reads the real start time: just after it.
+    t.on_fork(fork_of(40, 1, 100 * ns_per_tick() - 1));
+    const auto& p = t.on_exec(exec_of(40, 1, 100 * ns_per_tick() + 1, "/bin/true"));
+    CHECK(p.fork_ppid == 1);
+    CHECK(p.key() == "40:99"); // the key its fork line had
+    // An exited process a tick later is another one.
+    t.on_exit(exit_of(40, 1, 100 * ns_per_tick() + 1, 101 * ns_per_tick()));
+    const auto& q = t.on_exec(exec_of(40, 7, 101 * ns_per_tick(), "/bin/new"));
+    CHECK(q.key() == "40:101");
+    CHECK(q.fork_ppid == 0);
+}
