@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <malloc.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -274,7 +275,10 @@ void Daemon::schedule_tick() {
 
 void Daemon::tick() {
     ++ticks_;
-    table_.evict_expired(BootClock::now_boottime_ns());
+    // After a burst of exits, hand the freed entries' pages back to the
+    // system, so RSS follows the table down instead of staying at its peak.
+    if (table_.evict_expired(BootClock::now_boottime_ns()) >= 4096)
+        malloc_trim(0);
     check_kernel_drops();
     server_->reap_stuck(std::chrono::seconds(options_.client_timeout_s));
     auto now = std::chrono::steady_clock::now();

@@ -108,15 +108,19 @@ const ProcessInfo& ProcessTable::on_exit(const Event& e) {
     return p;
 }
 
-void ProcessTable::evict_expired(KtimeNs now) {
+size_t ProcessTable::evict_expired(KtimeNs now) {
+    size_t evicted = 0;
     while (!exits_.empty() && now >= exits_.front().at && now - exits_.front().at >= exit_grace_ns) {
         const PendingExit& x = exits_.front();
         auto it = table_.find(x.pid);
         // Only the process that exited: the pid may have been reused since.
-        if (it != table_.end() && it->second.exited && it->second.start_ticks == x.start_ticks)
+        if (it != table_.end() && it->second.exited && it->second.start_ticks == x.start_ticks) {
             table_.erase(it);
+            ++evicted;
+        }
         exits_.pop_front();
     }
+    return evicted;
 }
 
 const ProcessInfo* ProcessTable::find(Pid pid) const {

@@ -47,7 +47,8 @@ public:
     const ProcessInfo& on_exec(const Event& e);
     // The process stays until exit_grace_ns after its exit.
     const ProcessInfo& on_exit(const Event& e);
-    void evict_expired(KtimeNs now);
+    // Returns how many entries it removed.
+    size_t evict_expired(KtimeNs now);
 
     const ProcessInfo* find(Pid pid) const;
     // Nearest parent first, up to pid 1 or `depth` entries; stops at unknown
