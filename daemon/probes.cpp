@@ -70,7 +70,9 @@ struct Hook {
     const char* tracepoint;
 };
 // Fork first: the parent map and follow set must see a child before its exec.
-constexpr Hook btf_hooks[] = {{"handle_fork", "sched/sched_process_fork"},
+// Forks on task_newtask, which fires before the child can run (so before its
+// exec and exit), unlike sched_process_fork.
+constexpr Hook btf_hooks[] = {{"handle_fork", "task/task_newtask"},
                               {"handle_exec", "sched/sched_process_exec"},
                               {"handle_exit", "sched/sched_process_exit"}};
 constexpr Hook classic_hooks[] = {{"handle_newtask", "task/task_newtask"},
