@@ -276,9 +276,13 @@ void Daemon::schedule_tick() {
 void Daemon::tick() {
     ++ticks_;
     // After a burst of exits, hand the freed entries' pages back to the
-    // system, so RSS follows the table down instead of staying at its peak.
-    if (table_.evict_expired(BootClock::now_boottime_ns()) >= 4096)
+    // system, so RSS follows the table down instead of staying at its peak:
+    // once the burst's evictions are done, or every 65,536 under endless churn.
+    evicted_since_trim_ += table_.evict_expired(BootClock::now_boottime_ns());
+    if (evicted_since_trim_ >= 65536 || (evicted_since_trim_ >= 4096 && table_.pending_evictions() == 0)) {
         malloc_trim(0);
+        evicted_since_trim_ = 0;
+    }
     check_kernel_drops();
     server_->reap_stuck(std::chrono::seconds(options_.client_timeout_s));
     auto now = std::chrono::steady_clock::now();

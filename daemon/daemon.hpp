@@ -73,6 +73,7 @@ private:
     std::chrono::steady_clock::time_point last_drop_check_{};
     std::chrono::steady_clock::time_point started_;
     unsigned ticks_ = 0;
+    size_t evicted_since_trim_ = 0; // table entries evicted since the last malloc_trim
     bool stopping_ = false;
 };
 
