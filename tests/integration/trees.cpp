@@ -256,8 +256,13 @@ bool Stream::wait(const std::function<bool()>& done, std::chrono::milliseconds t
     while (!done()) {
         if (std::chrono::steady_clock::now() >= deadline)
             return false;
-        if (auto l = client.next_line(50ms))
+        // Everything already queued, then one look: done() may scan all
+        // lines, and a busy machine sends thousands.
+        for (auto l = client.next_line(50ms); l; l = client.next_line(1ms)) {
             lines.push_back(json::parse(*l));
+            if (lines.size() % 4096 == 0)
+                break;
+        }
     }
     return true;
 }
