@@ -249,7 +249,25 @@ size_t live_process_count() {
     return n;
 }
 
-Stream::Stream(const std::string& socket) : client(socket) {}
+Stream::Stream(const std::string& socket, std::vector<std::string> keep)
+    : client(socket), keep(std::move(keep)) {}
+
+namespace {
+
+bool wanted(const std::string& line, const std::vector<std::string>& keep) {
+    if (keep.empty())
+        return true;
+    for (const char* event : {R"({"type":"fork")", R"({"type":"exec")", R"({"type":"exit")"})
+        if (line.starts_with(event)) {
+            for (const auto& k : keep)
+                if (line.find(k) != std::string::npos)
+                    return true;
+            return false;
+        }
+    return true;
+}
+
+} // namespace
 
 bool Stream::wait(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -259,6 +277,8 @@ bool Stream::wait(const std::function<bool()>& done, std::chrono::milliseconds t
         // Everything already queued, then one look: done() may scan all
         // lines, and a busy machine sends thousands.
         for (auto l = client.next_line(50ms); l; l = client.next_line(1ms)) {
+            if (!wanted(*l, keep))
+                continue;
             lines.push_back(json::parse(*l));
             if (lines.size() % 4096 == 0)
                 break;

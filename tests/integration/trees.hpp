@@ -70,7 +70,9 @@ size_t live_process_count();
 // Every line a client received, and ways to wait for and find lines in it.
 class Stream {
 public:
-    explicit Stream(const std::string& socket);
+    // With `keep`, fork/exec/exit lines that contain none of its strings
+    // are dropped unparsed: the machine's other processes, on a busy machine.
+    explicit Stream(const std::string& socket, std::vector<std::string> keep = {});
 
     // Reads until `done()` holds or the timeout; returns done().
     bool wait(const std::function<bool()>& done, std::chrono::milliseconds timeout = 15s);
@@ -86,6 +88,7 @@ public:
     std::optional<json> stats(std::chrono::milliseconds timeout = 10s);
 
     Client client;
+    std::vector<std::string> keep;
     std::deque<json> lines; // a deque: pointers to lines stay valid as more arrive
 };
 
