@@ -33,17 +33,25 @@ static __always_inline void fill_header(struct execmond_header *h, struct task_s
 	BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
 }
 
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
+/*
+ * task_newtask, not sched_process_fork: it fires in copy_process() before the
+ * child can run, so a child's fork record always precedes its own exec and
+ * exit records. sched_process_fork fires after wake_up_new_task(): a
+ * short-lived child on another CPU could exit first, and the fork record
+ * arriving after the exit brought the process back to life in the table.
+ */
+SEC("tp_btf/task_newtask")
+int BPF_PROG(handle_fork, struct task_struct *child, __u64 clone_flags)
 {
 	struct execmond_fork *e;
 	__u32 tgid = BPF_CORE_READ(child, tgid);
 	__u64 now;
 
 	/* A new thread is not a new process. */
-	if (BPF_CORE_READ(child, pid) != tgid)
+	if (clone_flags & CLONE_THREAD)
 		return 0;
-	follow_child(BPF_CORE_READ(parent, tgid), tgid);
+	/* The real parent: the caller, or the caller's parent with CLONE_PARENT. */
+	follow_child(BPF_CORE_READ(child, real_parent, tgid), tgid);
 	if (!is_followed(tgid))
 		return 0;
 

@@ -190,8 +190,19 @@ int handle_exit(void *ctx)
 		sig = read_ptr(task, off.task_signal);
 		if (read_u32(sig, off.signal_live) != 0)
 			return 0;
+	} else if (tp.exit_group_dead) {
+		/*
+		 * The last thread of the process. Not the leader's exit: after an
+		 * exec from another thread, de_thread() retires the old leader
+		 * while the process lives on under the same tgid.
+		 */
+		__u8 group_dead = 0;
+
+		bpf_probe_read_kernel(&group_dead, sizeof(group_dead), (const char *)ctx + tp.exit_group_dead);
+		if (!group_dead)
+			return 0;
 	} else if ((__u32)pid_tgid != tgid) {
-		return 0; /* without offsets, the leader's exit stands for the process */
+		return 0; /* the leader's exit stands for the process (wrong after an exec by another thread) */
 	}
 
 	if (is_followed(tgid)) {

@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <malloc.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -87,6 +88,15 @@ void Daemon::start_probes() {
 }
 
 void Daemon::seed() {
+    if (auto why = pid_namespace_mismatch(); !why.empty()) {
+        // /proc's pids are not the probes' pids: seeding from it would give
+        // processes the ancestry of strangers that share their numbers.
+        log::warning(why + ": the probes report host pids but /proc here shows other pids; not reading "
+                           "/proc, so processes started before execmond have no ancestry. Run execmond in "
+                           "the host pid namespace (e.g. docker --pid=host).",
+                     {{"EXECMOND_PID_NAMESPACE", "mismatch"}});
+        table_.disable_proc();
+    }
     table_.seed();
     if (probes_->parent_path() == ParentPath::fork_map) {
         // Processes that existed before the probes: the fork probe never saw them.
@@ -100,8 +110,9 @@ void Daemon::seed() {
             throw ProbeError("--follow " + std::to_string(root) + ": no such process", exit_usage);
         probes_->follow(root);
         // Already-running descendants; new ones are added by the fork probe.
-        for (Pid child : ProcReader().descendants(root))
-            probes_->follow(child);
+        if (table_.proc_enabled())
+            for (Pid child : ProcReader().descendants(root))
+                probes_->follow(child);
         log::info("following pid " + std::to_string(root) + " and its descendants");
     }
 }
@@ -113,7 +124,7 @@ void Daemon::on_record(const void* data, size_t size) {
             log::warning("bad record from the kernel: " + err->message);
         return;
     }
-    const Event& e = std::get<Event>(decoded);
+    Event& e = std::get<Event>(decoded);
     if (stopping_ && std::chrono::steady_clock::now() >= drain_deadline_) {
         // Exit within systemd's patience even behind a storm: count, don't encode.
         auto& n = e.kind == EventKind::fork   ? shutdown_lost_.fork
@@ -122,6 +133,8 @@ void Daemon::on_record(const void* data, size_t size) {
         ++n;
         return;
     }
+    if (probes_->parent_path() == ParentPath::fork_map && e.kind != EventKind::fork)
+        correct_parent(e);
     const ProcessInfo* self = nullptr;
     switch (e.kind) {
     case EventKind::fork:
@@ -160,6 +173,17 @@ void Daemon::on_record(const void* data, size_t size) {
     });
     if (line)
         ++counters_.lines;
+}
+
+void Daemon::correct_parent(Event& e) {
+    // The fork map holds the parent at fork; an orphan's new parent (init or
+    // a subreaper) only /proc knows.
+    Pid now = table_.current_parent(e.pid, e.ppid);
+    if (now == e.ppid)
+        return;
+    e.ppid = now;
+    if (e.kind == EventKind::exec) // an exit already removed the map entry
+        probes_->update_parent(e.pid, now);
 }
 
 void Daemon::after_drain() {
@@ -259,7 +283,14 @@ void Daemon::schedule_tick() {
 
 void Daemon::tick() {
     ++ticks_;
-    table_.evict_expired(BootClock::now_boottime_ns());
+    // After a burst of exits, hand the freed entries' pages back to the
+    // system, so RSS follows the table down instead of staying at its peak:
+    // once the burst's evictions are done, or every 65,536 under endless churn.
+    evicted_since_trim_ += table_.evict_expired(BootClock::now_boottime_ns());
+    if (evicted_since_trim_ >= 65536 || (evicted_since_trim_ >= 4096 && table_.pending_evictions() == 0)) {
+        malloc_trim(0);
+        evicted_since_trim_ = 0;
+    }
     check_kernel_drops();
     server_->reap_stuck(std::chrono::seconds(options_.client_timeout_s));
     auto now = std::chrono::steady_clock::now();

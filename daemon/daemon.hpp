@@ -39,6 +39,7 @@ private:
     void start_probes();
     void seed();
     void on_record(const void* data, size_t size);
+    void correct_parent(Event& e);
     void after_drain();
     void check_kernel_drops();
     void on_request(Client& client, std::string_view line);
@@ -74,6 +75,7 @@ private:
     std::chrono::steady_clock::time_point last_drop_check_{};
     std::chrono::steady_clock::time_point started_;
     unsigned ticks_ = 0;
+    size_t evicted_since_trim_ = 0; // table entries evicted since the last malloc_trim
     bool stopping_ = false;
 };
 

@@ -70,7 +70,9 @@ struct Hook {
     const char* tracepoint;
 };
 // Fork first: the parent map and follow set must see a child before its exec.
-constexpr Hook btf_hooks[] = {{"handle_fork", "sched/sched_process_fork"},
+// Forks on task_newtask, which fires before the child can run (so before its
+// exec and exit), unlike sched_process_fork.
+constexpr Hook btf_hooks[] = {{"handle_fork", "task/task_newtask"},
                               {"handle_exec", "sched/sched_process_exec"},
                               {"handle_exit", "sched/sched_process_exit"}};
 constexpr Hook classic_hooks[] = {{"handle_newtask", "task/task_newtask"},
@@ -224,7 +226,10 @@ Probes Probes::load(const ProbeConfig& config) {
                    {"EXECMOND_TASK_OFFSETS", describe(*offsets)},
                    {"EXECMOND_BTF_FILE", config.btf_path}});
     else
-        log::info("parent pid: fork-map (no BTF: parents recorded at fork and seeded from /proc; no argv)",
+        log::info(std::string("parent pid: fork-map (no BTF: parents recorded at fork and seeded from /proc, "
+                              "reparented orphans re-read from /proc; no argv); process exit: ") +
+                      (layout.exit_group_dead ? "sched_process_exit group_dead"
+                                              : "the leader thread's exit (kernel lacks group_dead)"),
                   {{"EXECMOND_PARENT_PATH", "fork-map"}});
     return Probes(std::move(owner), skel->obj, true, path, std::move(tracefs));
 }
@@ -285,6 +290,11 @@ void Probes::follow(Pid pid) {
 void Probes::seed_parent(Pid child, Pid parent) {
     if (bpf_map* m = map("parents"))
         bpf_map__update_elem(m, &child, sizeof(child), &parent, sizeof(parent), BPF_NOEXIST);
+}
+
+void Probes::update_parent(Pid child, Pid parent) {
+    if (bpf_map* m = map("parents"))
+        bpf_map__update_elem(m, &child, sizeof(child), &parent, sizeof(parent), BPF_EXIST);
 }
 
 } // namespace execmond

@@ -50,7 +50,8 @@ public:
     int ring_fd() const;
     LostCounts drops() const; // cumulative kernel-side reservation failures
     void follow(Pid pid);
-    void seed_parent(Pid child, Pid parent);
+    void seed_parent(Pid child, Pid parent);   // fork-map path: only if unknown
+    void update_parent(Pid child, Pid parent); // fork-map path: after a reparenting
 
     ParentPath parent_path() const { return parent_path_; }
     const char* mode_name() const { return classic_ ? "classic" : "tp_btf"; }

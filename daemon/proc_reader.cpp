@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <memory>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <unordered_map>
 
@@ -64,6 +65,22 @@ uint64_t ns_per_tick() {
         return hz > 0 ? 1'000'000'000ull / static_cast<uint64_t>(hz) : 10'000'000ull;
     }();
     return value;
+}
+
+std::string pid_namespace_mismatch() {
+    // The kernel's fixed inode number of the initial pid namespace
+    // (PROC_PID_INIT_INO).
+    constexpr ino_t init_pid_ns = 0xEFFFFFFCu;
+    struct stat st {};
+    if (stat("/proc/self/ns/pid", &st) != 0)
+        return "cannot stat /proc/self/ns/pid";
+    if (st.st_ino != init_pid_ns)
+        return "execmond runs in a child pid namespace (pid:[" + std::to_string(st.st_ino) + "])";
+    // In the initial namespace, but is /proc the host's?
+    char self[32] = {};
+    if (readlink("/proc/self", self, sizeof(self) - 1) <= 0 || std::to_string(getpid()) != self)
+        return "/proc is not mounted for the initial pid namespace (/proc/self is not our pid)";
+    return "";
 }
 
 std::optional<ProcSnapshot> ProcReader::parse_stat(std::string_view text) {

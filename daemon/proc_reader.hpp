@@ -38,6 +38,11 @@ private:
     std::string root_;
 };
 
+// The probes report pids of the initial pid namespace. Empty when this
+// process and /proc see those same pids; otherwise why not (execmond in a
+// container's pid namespace), for a warning.
+std::string pid_namespace_mismatch();
+
 // Nanoseconds per /proc clock tick (10,000,000 with USER_HZ 100).
 uint64_t ns_per_tick();
 

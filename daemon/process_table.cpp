@@ -9,6 +9,8 @@ std::string ProcessInfo::key() const {
 ProcessTable::ProcessTable(ProcReader proc) : proc_(std::move(proc)) {}
 
 void ProcessTable::seed() {
+    if (!proc_enabled_)
+        return;
     for (Pid pid : proc_.list_pids())
         if (auto s = proc_.read(pid))
             seed_one(*s);
@@ -38,8 +40,11 @@ ProcessInfo& ProcessTable::upsert(Pid pid, uint64_t start_ticks, bool& fresh) {
     auto [it, inserted] = table_.try_emplace(pid);
     ProcessInfo& p = it->second;
     // A different start time is a different process that reused the pid:
-    // it must not inherit anything from the old one.
-    fresh = inserted || (start_ticks != 0 && p.start_ticks != start_ticks);
+    // it must not inherit anything from the old one. Except one tick off
+    // for a live entry: the classic probes time a fork at task_newtask, a
+    // little after the task's start, and a live pid is never reused.
+    uint64_t off = start_ticks > p.start_ticks ? start_ticks - p.start_ticks : p.start_ticks - start_ticks;
+    fresh = inserted || (start_ticks != 0 && off != 0 && (off > 1 || p.exited));
     if (fresh && !inserted)
         p = ProcessInfo{};
     p.pid = pid;
@@ -103,15 +108,19 @@ const ProcessInfo& ProcessTable::on_exit(const Event& e) {
     return p;
 }
 
-void ProcessTable::evict_expired(KtimeNs now) {
+size_t ProcessTable::evict_expired(KtimeNs now) {
+    size_t evicted = 0;
     while (!exits_.empty() && now >= exits_.front().at && now - exits_.front().at >= exit_grace_ns) {
         const PendingExit& x = exits_.front();
         auto it = table_.find(x.pid);
         // Only the process that exited: the pid may have been reused since.
-        if (it != table_.end() && it->second.exited && it->second.start_ticks == x.start_ticks)
+        if (it != table_.end() && it->second.exited && it->second.start_ticks == x.start_ticks) {
             table_.erase(it);
+            ++evicted;
+        }
         exits_.pop_front();
     }
+    return evicted;
 }
 
 const ProcessInfo* ProcessTable::find(Pid pid) const {
@@ -120,6 +129,8 @@ const ProcessInfo* ProcessTable::find(Pid pid) const {
 }
 
 void ProcessTable::refresh_parent(ProcessInfo& child) {
+    if (!proc_enabled_)
+        return;
     auto s = proc_.read_stat(child.pid);
     if (s && s->start_ticks == child.start_ticks)
         child.ppid = s->ppid;
@@ -147,6 +158,23 @@ void ProcessTable::ancestors(Pid ppid, unsigned depth, std::vector<const Process
                 return;
         it = parent;
     }
+}
+
+Pid ProcessTable::current_parent(Pid pid, Pid recorded) {
+    const ProcessInfo* parent = recorded != 0 ? find(recorded) : nullptr;
+    if ((parent != nullptr && !parent->exited) || !proc_enabled_)
+        return recorded;
+    auto s = proc_.read_stat(pid);
+    if (!s)
+        return recorded;
+    // The same process, not a successor on its pid: a start time read at
+    // fork in fork-map mode may be a tick off /proc's.
+    if (const ProcessInfo* self = find(pid); self != nullptr && self->start_ticks != 0) {
+        uint64_t a = self->start_ticks, b = s->start_ticks;
+        if ((a > b ? a - b : b - a) > 1)
+            return recorded;
+    }
+    return s->ppid;
 }
 
 bool ProcessTable::descends_from(Pid pid, Pid root) const {

@@ -47,7 +47,8 @@ public:
     const ProcessInfo& on_exec(const Event& e);
     // The process stays until exit_grace_ns after its exit.
     const ProcessInfo& on_exit(const Event& e);
-    void evict_expired(KtimeNs now);
+    // Returns how many entries it removed.
+    size_t evict_expired(KtimeNs now);
 
     const ProcessInfo* find(Pid pid) const;
     // Nearest parent first, up to pid 1 or `depth` entries; stops at unknown
@@ -57,6 +58,17 @@ public:
     void ancestors(Pid ppid, unsigned depth, std::vector<const ProcessInfo*>& out);
     // Is `pid` `root` or below it?
     bool descends_from(Pid pid, Pid root) const;
+    // The fork-map path only knows the parent a process had at fork. Once
+    // that parent has exited (or was never seen), the process was reparented
+    // to init or a subreaper: returns its parent per /proc then, else
+    // `recorded`.
+    Pid current_parent(Pid pid, Pid recorded);
+
+    // When /proc numbers processes differently from the probes (execmond in
+    // a child pid namespace), never read it: seed() and the parent refreshes
+    // become no-ops.
+    void disable_proc() { proc_enabled_ = false; }
+    bool proc_enabled() const { return proc_enabled_; }
 
     size_t size() const { return table_.size(); }
     size_t pending_evictions() const { return exits_.size(); }
@@ -67,6 +79,7 @@ private:
     void refresh_parent(ProcessInfo& child);
 
     ProcReader proc_;
+    bool proc_enabled_ = true;
     std::unordered_map<Pid, ProcessInfo> table_;
     struct PendingExit {
         KtimeNs at;

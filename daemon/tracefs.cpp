@@ -150,6 +150,12 @@ execmond_tp_layout read_tp_layout(const std::string& tracefs_root) {
     tp.exec_old_pid = field_offset(tracefs_root, "sched", "sched_process_exec", "old_pid");
     tp.newtask_pid = field_offset(tracefs_root, "task", "task_newtask", "pid");
     tp.newtask_clone_flags = field_offset(tracefs_root, "task", "task_newtask", "clone_flags");
+    // Optional: only newer kernels say whether the exiting thread was the
+    // process's last one.
+    std::ifstream exit_format(tracefs_root + "/events/sched/sched_process_exit/format");
+    std::ostringstream text;
+    text << exit_format.rdbuf();
+    tp.exit_group_dead = parse_field_offset(text.view(), "group_dead").value_or(0);
     return tp;
 }
 

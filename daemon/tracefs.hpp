@@ -52,7 +52,8 @@ uint32_t field_offset(const std::string& tracefs_root, const std::string& catego
 std::optional<uint32_t> parse_field_offset(std::string_view format_text, std::string_view field);
 
 // The classic tracepoint fields the probes read: sched_process_exec's
-// filename (__data_loc) and old_pid, task_newtask's pid and clone_flags.
+// filename (__data_loc) and old_pid, task_newtask's pid and clone_flags, and
+// sched_process_exit's group_dead where the kernel has it (else 0).
 execmond_tp_layout read_tp_layout(const std::string& tracefs_root);
 
 } // namespace execmond

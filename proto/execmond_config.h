@@ -46,6 +46,9 @@ struct execmond_tp_layout {
 	__u32 exec_old_pid;
 	__u32 newtask_pid;
 	__u32 newtask_clone_flags;
+	/* sched_process_exit's group_dead (recent kernels, e.g. 6.18); 0: the kernel
+	 * lacks it and, without offsets, the leader's exit stands for the process */
+	__u32 exit_group_dead;
 };
 
 #endif /* EXECMOND_CONFIG_H */

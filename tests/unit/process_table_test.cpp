@@ -177,3 +177,50 @@ TEST_CASE("descends_from follows the current parents", "[table]") {
     CHECK(t.descends_from(3, 1));
     CHECK_FALSE(t.descends_from(4, 2));
 }
+
+TEST_CASE("current_parent: a fork-map parent that exited is replaced by /proc's", "[table]") {
+    FakeProc proc;
+    proc.add(1, 0, 1, "init");
+    proc.add(10, 1, 2, "subreaper");
+    ProcessTable t{ProcReader(proc.root.string())};
+    t.seed();
+    uint64_t s = 100 * ns_per_tick();
+    t.on_fork(fork_of(20, 10, s));
+    t.on_fork(fork_of(30, 20, s));
+    proc.add(30, 20, 100, "daemon");
+    CHECK(t.current_parent(30, 20) == 20); // the parent lives: no /proc read needed
+    t.on_exit(exit_of(20, 10, s, s + 1));
+    proc.add(30, 10, 100, "daemon");
+    CHECK(t.current_parent(30, 20) == 10);
+    CHECK(t.current_parent(30, 0) == 10); // unknown parent: /proc tells
+    // A different process on pid 30 per /proc: keep what the probe said.
+    proc.add(30, 1, 500, "stranger");
+    CHECK(t.current_parent(30, 20) == 20);
+}
+
+TEST_CASE("with /proc disabled (child pid namespace) nothing is read from it", "[table]") {
+    FakeProc proc;
+    proc.add(1, 0, 1, "init");
+    proc.add(30, 10, 100, "daemon");
+    ProcessTable t{ProcReader(proc.root.string())};
+    t.disable_proc();
+    t.seed();
+    CHECK(t.size() == 0);
+    CHECK(t.current_parent(30, 20) == 20);
+}
+
+TEST_CASE("a fork timed a tick before the task's start is still the same process", "[table]") {
+    FakeProc proc;
+    ProcessTable t{ProcReader(proc.root.string())};
+    // The classic probes' fork time: just before a tick boundary; the exec
+    // reads the real start time: just after it.
+    t.on_fork(fork_of(40, 1, 100 * ns_per_tick() - 1));
+    const auto& p = t.on_exec(exec_of(40, 1, 100 * ns_per_tick() + 1, "/bin/true"));
+    CHECK(p.fork_ppid == 1);
+    CHECK(p.key() == "40:99"); // the key its fork line had
+    // An exited process a tick later is another one.
+    t.on_exit(exit_of(40, 1, 100 * ns_per_tick() + 1, 101 * ns_per_tick()));
+    const auto& q = t.on_exec(exec_of(40, 7, 101 * ns_per_tick(), "/bin/new"));
+    CHECK(q.key() == "40:101");
+    CHECK(q.fork_ppid == 0);
+}

@@ -145,6 +145,7 @@ TEST_CASE("read_tp_layout reads the four fields the probes use", "[tracefs]") {
     CHECK(tp.exec_old_pid == 16);
     CHECK(tp.newtask_pid == 8);
     CHECK(tp.newtask_clone_flags == 32);
+    CHECK(tp.exit_group_dead == 0); // no sched_process_exit format: optional
 }
 
 TEST_CASE("field_offset errors name the format file and the field", "[tracefs]") {
