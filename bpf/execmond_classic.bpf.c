@@ -133,7 +133,7 @@ int handle_newtask(void *ctx)
 	e->hdr.start_boottime_ns = off.valid ? now : 0;
 	e->hdr.ns_pid = 0;
 	e->hdr.pidns_id = 0;
-	bpf_ringbuf_submit(e, submit_flags(now));
+	bpf_ringbuf_submit(e, submit_flags(&e->hdr.ktime_ns, now));
 	return 0;
 }
 
@@ -206,7 +206,7 @@ int handle_exit(void *ctx)
 						       ? read_u32(sig, off.signal_group_exit_code)
 						       : read_u32(task, off.task_exit_code);
 			e->reserved1 = 0;
-			bpf_ringbuf_submit(e, submit_flags(now));
+			bpf_ringbuf_submit(e, submit_flags(&e->hdr.ktime_ns, now));
 		} else {
 			count_drop(EXECMOND_REC_EXIT);
 		}

@@ -52,6 +52,7 @@ private:
     std::string status_text() const;
 
     Options options_;
+    // One thread: completions queue privately instead of interrupting epoll.
     boost::asio::io_context io_;
     Notifier notifier_;
     BootClock clock_;
