@@ -31,7 +31,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-OUT = os.path.join(HERE, "out")
+# EXECMOND_BENCH_OUT moves the helpers and results elsewhere (bench/smoke.sh: a temporary dir).
+OUT = os.environ.get("EXECMOND_BENCH_OUT") or os.path.join(HERE, "out")
 RUNS = os.path.join(OUT, "runs")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -975,7 +976,11 @@ def tables(results):
 
 
 def plot(results, path):
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        log("bench: no matplotlib (python3-matplotlib): no plot")
+        return
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -1059,6 +1064,7 @@ def main():
     ap.add_argument("--count", type=int, help="execs per storm run")
     ap.add_argument("--churn-count", type=int)
     ap.add_argument("--loss-count", type=int)
+    ap.add_argument("--tiny-count", type=int, help="execs in the tiny-ring run")
     ap.add_argument("--live", type=int, default=1000)
     ap.add_argument("--wait-quiet", type=float, default=0, metavar="S",
                     help="first wait up to S seconds for the machine to be < 10%% busy")
@@ -1082,7 +1088,7 @@ def main():
     args.curve_rounds = 1 if q else 3
     args.curve_lat_count = 2000 if q else 5000
     args.ready_trials = 1 if q else 5
-    args.tiny_count = 5000 if args.smoke else 10000 if q else 30000
+    args.tiny_count = args.tiny_count or (5000 if args.smoke else 10000 if q else 30000)
     args.tiny_ring = 65536
     args.rss_every = 0.5 if q else 1.0
     args.monitors = [m for m in args.monitors.split(",") if m]
