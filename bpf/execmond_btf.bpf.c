@@ -5,7 +5,10 @@
  *
  * Fields are read by direct loads through the typed arguments (the verifier
  * turns each into a fault-safe load), not bpf_probe_read_kernel() helper
- * calls: ~10 ns instead of ~80 ns a field here (docs/benchmarks.md).
+ * calls: ~10 ns instead of ~80 ns a field here; and times are
+ * CLOCK_MONOTONIC (bpf_ktime_get_ns(), ~60 ns here; bpf_ktime_get_boot_ns()
+ * takes ~300 ns), converted to CLOCK_BOOTTIME by the daemon
+ * (docs/benchmarks.md).
  */
 #define EXECMOND_CORE_TYPES
 #include "execmond_common.bpf.h"
@@ -74,8 +77,8 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	e->parent_start_boottime_ns = child->real_parent->start_boottime;
 	__builtin_memcpy(e->parent_comm, child->real_parent->comm, sizeof(e->parent_comm));
 	e->parent_comm[sizeof(e->parent_comm) - 1] = '\0';
-	/* The child's start is the fork: no clock read needed. */
-	bpf_ringbuf_submit(e, submit_flags(&e->hdr.ktime_ns, child->start_boottime));
+	/* The child's start (CLOCK_MONOTONIC) is the fork: no clock read needed. */
+	bpf_ringbuf_submit(e, submit_flags(&e->hdr.ktime_ns, child->start_time));
 	return 0;
 }
 
@@ -94,7 +97,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 		return 0;
 
 	fill_header(&s->rec.hdr, task, EXECMOND_REC_EXEC);
-	s->rec.hdr.ktime_ns = bpf_ktime_get_boot_ns();
+	s->rec.hdr.ktime_ns = bpf_ktime_get_ns();
 	s->rec.old_tid = old_pid;
 	cred = task->real_cred;
 	s->rec.euid = cred->euid.val;
@@ -133,7 +136,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 		e->hdr.size = sizeof(*e);
 		e->exit_code = (sig->flags & SIGNAL_GROUP_EXIT) ? sig->group_exit_code : task->exit_code;
 		e->reserved1 = 0;
-		bpf_ringbuf_submit(e, submit_flags(&e->hdr.ktime_ns, bpf_ktime_get_boot_ns()));
+		bpf_ringbuf_submit(e, submit_flags(&e->hdr.ktime_ns, bpf_ktime_get_ns()));
 	} else {
 		count_drop(EXECMOND_REC_EXIT);
 	}

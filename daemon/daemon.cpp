@@ -45,6 +45,7 @@ int Daemon::run() {
         [this](Client& c, std::string_view line) { on_request(c, line); });
     probes_->attach();
     seed();
+    monotonic_to_boottime_ns_ = BootClock::monotonic_to_boottime_ns();
     reader_ = std::make_unique<RingReader>(
         io_, probes_->ring_fd(), probes_->reader_timer_flag(), std::chrono::microseconds(options_.latency_us),
         [this](const void* data, size_t size) { on_record(data, size); }, [this](size_t) { after_drain(); });
@@ -112,7 +113,8 @@ void Daemon::on_record(const void* data, size_t size) {
             log::warning("bad record from the kernel: " + err->message);
         return;
     }
-    const Event& e = std::get<Event>(decoded);
+    Event& e = std::get<Event>(decoded);
+    e.ktime_ns += monotonic_to_boottime_ns_; // the probes stamp CLOCK_MONOTONIC
     if (stopping_ && std::chrono::steady_clock::now() >= drain_deadline_) {
         // Exit within systemd's patience even behind a storm: count, don't encode.
         auto& n = e.kind == EventKind::fork   ? shutdown_lost_.fork
@@ -164,6 +166,9 @@ void Daemon::on_record(const void* data, size_t size) {
 }
 
 void Daemon::after_drain() {
+    // Changes only across a suspend: a drain's worth of records at most carries
+    // the offset from before it.
+    monotonic_to_boottime_ns_ = BootClock::monotonic_to_boottime_ns();
     auto now = std::chrono::steady_clock::now();
     if (now - last_drop_check_ >= 50ms)
         check_kernel_drops();
