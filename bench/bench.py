@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import secrets
 import shlex
 import signal
@@ -445,8 +446,33 @@ def new_run():
     return secrets.token_hex(4)
 
 
+class ExternalLoad:
+    """CPU the rest of the machine used during a run: busy CPU (/proc/stat) minus what the
+    storm and its execs used (this process's waited-for children) minus the monitor's.
+    As % of all CPUs over the run's wall time: other work disturbing the measurement."""
+
+    @staticmethod
+    def _snap():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (sum(v) - v[3] - v[4]) * 1e9 / CLK_TCK, (ru.ru_utime + ru.ru_stime) * 1e9, time.monotonic()
+
+    def start(self):
+        self.a = self._snap()
+
+    def stop(self, monitor_ns=0):
+        b = self._snap()
+        busy, ours, wall = b[0] - self.a[0], b[1] - self.a[1] + monitor_ns, b[2] - self.a[2]
+        return round(100 * max(0.0, busy - ours) / (wall * 1e9 * (os.cpu_count() or 1)), 1)
+
+
 def baseline_once(args, count):
-    return storm(count, new_run())
+    ext = ExternalLoad()
+    ext.start()
+    r = storm(count, new_run())
+    r["external_pct"] = ext.stop()
+    return r
 
 
 def monitored_once(args, mon, count, keep_output=False):
@@ -455,6 +481,8 @@ def monitored_once(args, mon, count, keep_output=False):
     time.sleep(0.3)
     meter = CpuMeter(mon.pids())
     meter.start()
+    ext = ExternalLoad()
+    ext.start()
     t0 = time.monotonic()
     res = storm(count, mon.run)
     storm_s = time.monotonic() - t0
@@ -463,10 +491,11 @@ def monitored_once(args, mon, count, keep_output=False):
     else:
         wait_quiet(mon.out, os.path.getsize(mon.out) / max(storm_s, 0.001))
     cpu = meter.stop()
+    cpu_total = sum((c["schedstat_ns"] or 0) for c in cpu.values())
+    external_pct = ext.stop(cpu_total)
     hwm = mon.hwm_kib() if isinstance(mon, Execmond) else None
     mon.stop()
     captured, detail = mon.count_tokens()
-    cpu_total = sum((c["schedstat_ns"] or 0) for c in cpu.values())
     cpu_stat = sum((c["stat_ns"] or 0) for c in cpu.values())
     r = {
         "rate": res["rate"],
@@ -477,6 +506,7 @@ def monitored_once(args, mon, count, keep_output=False):
         "cpu_stat_s": cpu_stat / 1e9,
         "cpu_s_per_1k": cpu_total / 1e9 / (res["spawned"] / 1000),
         "cpu_by_pid": cpu,
+        "external_pct": external_pct,
     }
     if isinstance(mon, Execmond):
         d_ns = cpu[mon.daemon_pid]["schedstat_ns"] or 0
@@ -508,9 +538,14 @@ def phase_storm(args, results):
     for rnd in range(args.rounds):
         k = rnd % len(args.monitors)
         order = args.monitors[k:] + args.monitors[:k]
-        prev = baseline_once(args, args.count)["rate"]
+        if args.wait_quiet:
+            wait_quiet_machine(min(args.wait_quiet, 60))
+        b = baseline_once(args, args.count)
+        prev, prev_ext = b["rate"], b["external_pct"]
         bases.append(prev)
         for m in order:
+            if args.wait_quiet:
+                wait_quiet_machine(min(args.wait_quiet, 60))
             mon = make_monitor(m, args, new_run())
             try:
                 r = monitored_once(args, mon, args.count, keep_output=(rnd == 0))
@@ -518,12 +553,16 @@ def phase_storm(args, results):
                 log(f"  round {rnd + 1} {m}: FAILED: {e}")
                 mon.stop()
                 continue
-            nxt = baseline_once(args, args.count)["rate"]
+            b = baseline_once(args, args.count)
+            nxt, nxt_ext = b["rate"], b["external_pct"]
             bases.append(nxt)
             base = (prev + nxt) / 2
-            prev = nxt
             r["baseline_rate"] = base
             r["ratio"] = r["rate"] / base
+            # The pair is clean if nothing else ran meanwhile (baselines and the run itself).
+            r["external_max_pct"] = max(prev_ext, r["external_pct"], nxt_ext)
+            r["clean"] = r["external_max_pct"] <= args.clean_pct
+            prev, prev_ext = nxt, nxt_ext
             per[m].append(r)
             extra = ""
             if m == "execmond":
@@ -532,12 +571,18 @@ def phase_storm(args, results):
                          f" fork/exit ok {d['token_fork_ok']}/{d['token_exit_ok']}, HWM {r['hwm_kib']} KiB")
             log(f"  round {rnd + 1} {m:9s}: base {base:8.0f}/s, with {r['rate']:8.0f}/s,"
                 f" ratio {r['ratio']:.3f}, captured {r['captured']}/{r['spawned']},"
-                f" cpu {r['cpu_s_per_1k'] * 1e3:.1f} ms/1k execs{extra}")
+                f" cpu {r['cpu_s_per_1k'] * 1e3:.1f} ms/1k execs{extra};"
+                f" other load {r['external_max_pct']:.1f} %{'' if r['clean'] else ' (DISTURBED)'}")
     summary = {}
-    for m, rs in per.items():
-        if not rs:
+    for m, all_rs in per.items():
+        if not all_rs:
             continue
+        # Medians over the undisturbed pairs when there are at least 3 of them.
+        clean = [r for r in all_rs if r["clean"]]
+        rs = clean if len(clean) >= 3 else all_rs
         s = {
+            "clean_rounds": len(clean),
+            "summary_over": "clean" if rs is clean else "all",
             "rounds": len(rs),
             "ratio_median": median([r["ratio"] for r in rs]),
             "ratio_min": min(r["ratio"] for r in rs),
@@ -546,6 +591,7 @@ def phase_storm(args, results):
             "captured_min": min(r["captured_frac"] for r in rs),
             "cpu_s_per_1k_median": median([r["cpu_s_per_1k"] for r in rs]),
             "runs": rs,
+            "runs_all": all_rs,
         }
         if m == "execmond":
             s["daemon_us_per_event_median"] = median([r["daemon_us_per_event"] for r in rs])
@@ -893,13 +939,15 @@ def tables(results):
         L.append(f"Storm: {st['count']} execs per run, {len(next(iter(st['monitors'].values()))['runs'])} paired"
                  f" rounds, baseline median {st['baseline_rate_median']:.0f} exec/s\n")
         L.append("| monitor | throughput ratio (median, min–max) | execs captured / spawned (median, min) |"
-                 " CPU s per 1,000 execs (monitor + consumer) |")
-        L.append("|---|---|---|---|")
+                 " CPU s per 1,000 execs (monitor + consumer) | rounds used (undisturbed / run) |")
+        L.append("|---|---|---|---|---|")
         for m, s in st["monitors"].items():
             label = "execmond + socat" if m == "execmond" else m
+            n_all = len(s["runs_all"]) if "runs_all" in s else len(s["runs"])
             L.append(f"| {label} | {s['ratio_median']:.3f} ({s['ratio_min']:.3f}–{s['ratio_max']:.3f}) |"
                      f" {s['captured_median'] * 100:.2f} % ({s['captured_min'] * 100:.2f} %) |"
-                     f" {s['cpu_s_per_1k_median']:.4f} |")
+                     f" {s['cpu_s_per_1k_median']:.4f} | {len(s['runs'])} ({s.get('clean_rounds', '?')}"
+                     f" / {n_all}) |")
         L.append("")
     if results.get("latency"):
         L.append("execmond exec→line latency at the client (tap), from the spawner's argv CLOCK_BOOTTIME stamp:\n")
@@ -1067,7 +1115,11 @@ def main():
     ap.add_argument("--tiny-count", type=int, help="execs in the tiny-ring run")
     ap.add_argument("--live", type=int, default=1000)
     ap.add_argument("--wait-quiet", type=float, default=0, metavar="S",
-                    help="first wait up to S seconds for the machine to be < 10%% busy")
+                    help="first wait up to S seconds for the machine to be < 10%% busy (and up to"
+                         " min(S, 60) s before every storm pair)")
+    ap.add_argument("--clean-pct", type=float, default=5.0, metavar="P",
+                    help="a storm pair is clean if other work used <= P %% of the CPUs during it and"
+                         " its baselines (default 5); medians use clean pairs when >= 3")
     args = ap.parse_args()
 
     if args.smoke:
