@@ -62,12 +62,36 @@ void RingReader::wait_readable() {
                              if (ec || stopped_)
                                  return;
                              ++wakeups_;
-                             drain(drain_budget);
+                             // Wake-ups further apart than the latency bound: stay
+                             // in immediate mode (every record we have caught up
+                             // with wakes us). Closer: collect by timer.
+                             auto now = std::chrono::steady_clock::now();
+                             bool busy = now - last_wakeup_ < latency_;
+                             last_wakeup_ = now;
+                             drain(drain_budget, busy);
                              wait_readable();
+                             recheck();
                          });
 }
 
-size_t RingReader::drain(size_t budget) {
+// A record's wake-up that came while no wait was queued (during the handler)
+// is lost: Asio polls edge-triggered. Its reservation is visible by now.
+void RingReader::recheck() {
+    if (stopped_ || queued_bytes() == 0)
+        return;
+    if (latency_.count() != 0) {
+        arm_timer();
+        return;
+    }
+    asio::post(io_, [this] {
+        if (stopped_)
+            return;
+        drain(drain_budget, false);
+        recheck();
+    });
+}
+
+size_t RingReader::drain(size_t budget, bool arm) {
     size_t got = consume(budget);
     if (got > 0)
         on_drained_(got);
@@ -80,8 +104,9 @@ size_t RingReader::drain(size_t budget) {
                 drain(drain_budget);
         });
     }
-    // Woken (or still busy): from now on records wait for the timer.
-    arm_timer();
+    // Busy: from now on records wait for the timer.
+    if (arm || got >= budget)
+        arm_timer();
     return got;
 }
 

@@ -1,8 +1,9 @@
 // Drains the BPF ring buffer from the Asio loop. The probes wake us only when
-// we are idle (see submit_flags() in bpf/execmond_common.bpf.h): after a
-// wake-up we arm a drain timer and raise the probes' reader_timer_armed flag,
-// and while it is up records wait for the timer (one drain per latency period
-// in a storm). A timer period that finds nothing lowers the flag again.
+// we are idle (see submit_flags() in bpf/execmond_common.bpf.h). When wake-ups
+// come closer together than the latency bound we arm a drain timer and raise
+// the probes' reader_timer_armed flag; while it is up records wait for the
+// timer (one drain per latency period in a storm). A timer period that finds
+// nothing lowers the flag again, and each record wakes us at once.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -42,7 +43,8 @@ public:
 private:
     static int on_sample(void* ctx, void* data, size_t size);
     void wait_readable();
-    size_t drain(size_t budget);
+    size_t drain(size_t budget, bool arm = true);
+    void recheck();
     size_t consume(size_t budget);
     void arm_timer();
     void on_timer();
@@ -59,6 +61,7 @@ private:
     volatile uint32_t* timer_flag_;
     std::chrono::microseconds latency_;
     bool timer_armed_ = false;
+    std::chrono::steady_clock::time_point last_wakeup_{};
     bool continue_posted_ = false;
     bool stopped_ = true;
     RecordHandler on_record_;
