@@ -59,7 +59,7 @@ private:
         std::string filename;
         std::string json;
     };
-    static constexpr size_t max_cached_ancestors = 4096;
+    static constexpr size_t max_cached_ancestors = 256; // ~100 KiB at most
 
     std::string_view time_text(KtimeNs boottime_ns) const;
     void write_ancestor(const ProcessInfo& a) const;
