@@ -697,21 +697,31 @@ def phase_curve(args, results):
     pts = []
     for lat in args.curve:
         extra = ["--latency-us", str(lat)]
-        ratios, dus = [], []
-        prev = baseline_once(args, args.count)["rate"]
+        ratios, dus, exts = [], [], []
+        if args.wait_quiet:
+            wait_quiet_machine(min(args.wait_quiet, 60))
+        b = baseline_once(args, args.count)
+        prev, prev_ext = b["rate"], b["external_pct"]
         for _ in range(args.curve_rounds):
+            if args.wait_quiet:
+                wait_quiet_machine(min(args.wait_quiet, 60))
             mon = Execmond(args, new_run(), extra=extra)
             r = monitored_once(args, mon, args.count)
-            nxt = baseline_once(args, args.count)["rate"]
+            b = baseline_once(args, args.count)
+            nxt, nxt_ext = b["rate"], b["external_pct"]
             ratios.append(r["rate"] / ((prev + nxt) / 2))
-            prev = nxt
+            exts.append(max(prev_ext, r["external_pct"], nxt_ext))
+            prev, prev_ext = nxt, nxt_ext
             dus.append(r["daemon_us_per_event"])
+        if args.wait_quiet:
+            wait_quiet_machine(min(args.wait_quiet, 60))
         lr = tap_run(args, args.curve_lat_count, 1000, extra=extra)
         la = lr["tap"]["lat_exec_to_line_ns"] or {}
         p = {
             "latency_us": lat,
             "ratio_median": median(ratios),
             "ratios": ratios,
+            "external_pct": exts,
             "daemon_us_per_event_median": median(dus),
             "p50_us_at_1000": la.get("p50", 0) / 1e3,
             "p99_us_at_1000": la.get("p99", 0) / 1e3,
@@ -719,7 +729,8 @@ def phase_curve(args, results):
             "daemon_cpu_pct_at_1000": lr["daemon_cpu_pct"],
             "lost_at_1000": lr["tap"]["lost_total"],
         }
-        log(f"  --latency-us {lat:5d}: ratio {p['ratio_median']:.3f} {['%.3f' % x for x in ratios]},"
+        log(f"  --latency-us {lat:5d}: ratio {p['ratio_median']:.3f} {['%.3f' % x for x in ratios]}"
+            f" (other load {['%.0f %%' % x for x in exts]}),"
             f" {p['daemon_us_per_event_median']:.2f} us/event; at 1000/s p99 {p['p99_us_at_1000']:.0f} us,"
             f" max {p['max_us_at_1000']:.0f} us, daemon {p['daemon_cpu_pct_at_1000']:.1f}% CPU")
         pts.append(p)
@@ -1126,6 +1137,7 @@ def main():
     ap.add_argument("--churn-count", type=int)
     ap.add_argument("--loss-count", type=int)
     ap.add_argument("--tiny-count", type=int, help="execs in the tiny-ring run")
+    ap.add_argument("--curve", help="comma list of --latency-us values for the curve phase")
     ap.add_argument("--live", type=int, default=1000)
     ap.add_argument("--wait-quiet", type=float, default=0, metavar="S",
                     help="first wait up to S seconds for the machine to be < 10%% busy (and up to"
@@ -1156,7 +1168,8 @@ def main():
         args.loss_count = min(args.loss_count, 5000)
     args.lat_rates = ([(1000, 1000)] if args.smoke else [(100, 300), (1000, 2000), (None, 5000)] if q else
                       [(100, 1000), (400, 2000), (1000, 10000), (1600, 8000), (None, 30000)])
-    args.curve = [0, 1000] if q else [0, 250, 1000, 4000]
+    args.curve = ([int(x) for x in args.curve.split(",")] if args.curve else
+                  [0, 1000] if q else [0, 250, 1000, 4000])
     args.curve_rounds = 1 if q else 3
     args.curve_lat_count = 2000 if q else 5000
     args.ready_trials = 1 if q else 5
