@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import secrets
 import shlex
 import signal
@@ -31,7 +32,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-OUT = os.path.join(HERE, "out")
+# EXECMOND_BENCH_OUT moves the helpers and results elsewhere (bench/smoke.sh: a temporary dir).
+OUT = os.environ.get("EXECMOND_BENCH_OUT") or os.path.join(HERE, "out")
 RUNS = os.path.join(OUT, "runs")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -444,8 +446,33 @@ def new_run():
     return secrets.token_hex(4)
 
 
+class ExternalLoad:
+    """CPU the rest of the machine used during a run: busy CPU (/proc/stat) minus what the
+    storm and its execs used (this process's waited-for children) minus the monitor's.
+    As % of all CPUs over the run's wall time: other work disturbing the measurement."""
+
+    @staticmethod
+    def _snap():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (sum(v) - v[3] - v[4]) * 1e9 / CLK_TCK, (ru.ru_utime + ru.ru_stime) * 1e9, time.monotonic()
+
+    def start(self):
+        self.a = self._snap()
+
+    def stop(self, monitor_ns=0):
+        b = self._snap()
+        busy, ours, wall = b[0] - self.a[0], b[1] - self.a[1] + monitor_ns, b[2] - self.a[2]
+        return round(100 * max(0.0, busy - ours) / (wall * 1e9 * (os.cpu_count() or 1)), 1)
+
+
 def baseline_once(args, count):
-    return storm(count, new_run())
+    ext = ExternalLoad()
+    ext.start()
+    r = storm(count, new_run())
+    r["external_pct"] = ext.stop()
+    return r
 
 
 def monitored_once(args, mon, count, keep_output=False):
@@ -454,6 +481,8 @@ def monitored_once(args, mon, count, keep_output=False):
     time.sleep(0.3)
     meter = CpuMeter(mon.pids())
     meter.start()
+    ext = ExternalLoad()
+    ext.start()
     t0 = time.monotonic()
     res = storm(count, mon.run)
     storm_s = time.monotonic() - t0
@@ -462,10 +491,11 @@ def monitored_once(args, mon, count, keep_output=False):
     else:
         wait_quiet(mon.out, os.path.getsize(mon.out) / max(storm_s, 0.001))
     cpu = meter.stop()
+    cpu_total = sum((c["schedstat_ns"] or 0) for c in cpu.values())
+    external_pct = ext.stop(cpu_total)
     hwm = mon.hwm_kib() if isinstance(mon, Execmond) else None
     mon.stop()
     captured, detail = mon.count_tokens()
-    cpu_total = sum((c["schedstat_ns"] or 0) for c in cpu.values())
     cpu_stat = sum((c["stat_ns"] or 0) for c in cpu.values())
     r = {
         "rate": res["rate"],
@@ -476,6 +506,7 @@ def monitored_once(args, mon, count, keep_output=False):
         "cpu_stat_s": cpu_stat / 1e9,
         "cpu_s_per_1k": cpu_total / 1e9 / (res["spawned"] / 1000),
         "cpu_by_pid": cpu,
+        "external_pct": external_pct,
     }
     if isinstance(mon, Execmond):
         d_ns = cpu[mon.daemon_pid]["schedstat_ns"] or 0
@@ -507,9 +538,14 @@ def phase_storm(args, results):
     for rnd in range(args.rounds):
         k = rnd % len(args.monitors)
         order = args.monitors[k:] + args.monitors[:k]
-        prev = baseline_once(args, args.count)["rate"]
+        if args.wait_quiet:
+            wait_quiet_machine(min(args.wait_quiet, 60))
+        b = baseline_once(args, args.count)
+        prev, prev_ext = b["rate"], b["external_pct"]
         bases.append(prev)
         for m in order:
+            if args.wait_quiet:
+                wait_quiet_machine(min(args.wait_quiet, 60))
             mon = make_monitor(m, args, new_run())
             try:
                 r = monitored_once(args, mon, args.count, keep_output=(rnd == 0))
@@ -517,12 +553,15 @@ def phase_storm(args, results):
                 log(f"  round {rnd + 1} {m}: FAILED: {e}")
                 mon.stop()
                 continue
-            nxt = baseline_once(args, args.count)["rate"]
+            b = baseline_once(args, args.count)
+            nxt, nxt_ext = b["rate"], b["external_pct"]
             bases.append(nxt)
             base = (prev + nxt) / 2
-            prev = nxt
             r["baseline_rate"] = base
             r["ratio"] = r["rate"] / base
+            # Other load over the pair: its baselines and the run itself.
+            r["external_max_pct"] = max(prev_ext, r["external_pct"], nxt_ext)
+            prev, prev_ext = nxt, nxt_ext
             per[m].append(r)
             extra = ""
             if m == "execmond":
@@ -531,12 +570,32 @@ def phase_storm(args, results):
                          f" fork/exit ok {d['token_fork_ok']}/{d['token_exit_ok']}, HWM {r['hwm_kib']} KiB")
             log(f"  round {rnd + 1} {m:9s}: base {base:8.0f}/s, with {r['rate']:8.0f}/s,"
                 f" ratio {r['ratio']:.3f}, captured {r['captured']}/{r['spawned']},"
-                f" cpu {r['cpu_s_per_1k'] * 1e3:.1f} ms/1k execs{extra}")
+                f" cpu {r['cpu_s_per_1k'] * 1e3:.1f} ms/1k execs{extra};"
+                f" other load {r['external_max_pct']:.1f} %")
+    results["storm"] = {"count": args.count, "baseline_rate_median": median(bases),
+                        "monitors": storm_summary(per, args.clean_pct)}
+
+
+def storm_summary(per, clean_pct):
+    """Medians per monitor over the undisturbed pairs (when there are at least 3 of them).
+
+    Even alone, a storm leaves ~10 % of the CPUs busy outside the bench's processes here
+    (kernel threads finishing its exits), so "undisturbed" is relative: other load at most
+    clean_pct points above the least any pair of the run saw."""
+    exts = [r["external_max_pct"] for rs in per.values() for r in rs if r.get("external_max_pct") is not None]
+    floor = min(exts) if exts else 0.0
     summary = {}
-    for m, rs in per.items():
-        if not rs:
+    for m, all_rs in per.items():
+        if not all_rs:
             continue
+        for r in all_rs:
+            r["clean"] = r.get("external_max_pct", 0.0) <= floor + clean_pct
+        clean = [r for r in all_rs if r["clean"]]
+        rs = clean if len(clean) >= 3 else all_rs
         s = {
+            "other_load_floor_pct": floor,
+            "clean_rounds": len(clean),
+            "summary_over": "clean" if rs is clean else "all",
             "rounds": len(rs),
             "ratio_median": median([r["ratio"] for r in rs]),
             "ratio_min": min(r["ratio"] for r in rs),
@@ -545,13 +604,14 @@ def phase_storm(args, results):
             "captured_min": min(r["captured_frac"] for r in rs),
             "cpu_s_per_1k_median": median([r["cpu_s_per_1k"] for r in rs]),
             "runs": rs,
+            "runs_all": all_rs,
         }
         if m == "execmond":
             s["daemon_us_per_event_median"] = median([r["daemon_us_per_event"] for r in rs])
             s["hwm_kib_max"] = max(r["hwm_kib"] or 0 for r in rs)
             s["lost_total"] = sum(r["detail"]["lost"] for r in rs)
         summary[m] = s
-    results["storm"] = {"count": args.count, "baseline_rate_median": median(bases), "monitors": summary}
+    return summary
 
 
 def tap_run(args, count, rate, extra=(), label="execmond", rss_every=None, stall=None):
@@ -637,21 +697,31 @@ def phase_curve(args, results):
     pts = []
     for lat in args.curve:
         extra = ["--latency-us", str(lat)]
-        ratios, dus = [], []
-        prev = baseline_once(args, args.count)["rate"]
+        ratios, dus, exts = [], [], []
+        if args.wait_quiet:
+            wait_quiet_machine(min(args.wait_quiet, 60))
+        b = baseline_once(args, args.count)
+        prev, prev_ext = b["rate"], b["external_pct"]
         for _ in range(args.curve_rounds):
+            if args.wait_quiet:
+                wait_quiet_machine(min(args.wait_quiet, 60))
             mon = Execmond(args, new_run(), extra=extra)
             r = monitored_once(args, mon, args.count)
-            nxt = baseline_once(args, args.count)["rate"]
+            b = baseline_once(args, args.count)
+            nxt, nxt_ext = b["rate"], b["external_pct"]
             ratios.append(r["rate"] / ((prev + nxt) / 2))
-            prev = nxt
+            exts.append(max(prev_ext, r["external_pct"], nxt_ext))
+            prev, prev_ext = nxt, nxt_ext
             dus.append(r["daemon_us_per_event"])
+        if args.wait_quiet:
+            wait_quiet_machine(min(args.wait_quiet, 60))
         lr = tap_run(args, args.curve_lat_count, 1000, extra=extra)
         la = lr["tap"]["lat_exec_to_line_ns"] or {}
         p = {
             "latency_us": lat,
             "ratio_median": median(ratios),
             "ratios": ratios,
+            "external_pct": exts,
             "daemon_us_per_event_median": median(dus),
             "p50_us_at_1000": la.get("p50", 0) / 1e3,
             "p99_us_at_1000": la.get("p99", 0) / 1e3,
@@ -659,7 +729,8 @@ def phase_curve(args, results):
             "daemon_cpu_pct_at_1000": lr["daemon_cpu_pct"],
             "lost_at_1000": lr["tap"]["lost_total"],
         }
-        log(f"  --latency-us {lat:5d}: ratio {p['ratio_median']:.3f} {['%.3f' % x for x in ratios]},"
+        log(f"  --latency-us {lat:5d}: ratio {p['ratio_median']:.3f} {['%.3f' % x for x in ratios]}"
+            f" (other load {['%.0f %%' % x for x in exts]}),"
             f" {p['daemon_us_per_event_median']:.2f} us/event; at 1000/s p99 {p['p99_us_at_1000']:.0f} us,"
             f" max {p['max_us_at_1000']:.0f} us, daemon {p['daemon_cpu_pct_at_1000']:.1f}% CPU")
         pts.append(p)
@@ -892,13 +963,15 @@ def tables(results):
         L.append(f"Storm: {st['count']} execs per run, {len(next(iter(st['monitors'].values()))['runs'])} paired"
                  f" rounds, baseline median {st['baseline_rate_median']:.0f} exec/s\n")
         L.append("| monitor | throughput ratio (median, min–max) | execs captured / spawned (median, min) |"
-                 " CPU s per 1,000 execs (monitor + consumer) |")
-        L.append("|---|---|---|---|")
+                 " CPU s per 1,000 execs (monitor + consumer) | rounds used (undisturbed / run) |")
+        L.append("|---|---|---|---|---|")
         for m, s in st["monitors"].items():
             label = "execmond + socat" if m == "execmond" else m
+            n_all = len(s["runs_all"]) if "runs_all" in s else len(s["runs"])
             L.append(f"| {label} | {s['ratio_median']:.3f} ({s['ratio_min']:.3f}–{s['ratio_max']:.3f}) |"
                      f" {s['captured_median'] * 100:.2f} % ({s['captured_min'] * 100:.2f} %) |"
-                     f" {s['cpu_s_per_1k_median']:.4f} |")
+                     f" {s['cpu_s_per_1k_median']:.4f} | {len(s['runs'])} ({s.get('clean_rounds', '?')}"
+                     f" / {n_all}) |")
         L.append("")
     if results.get("latency"):
         L.append("execmond exec→line latency at the client (tap), from the spawner's argv CLOCK_BOOTTIME stamp:\n")
@@ -975,7 +1048,11 @@ def tables(results):
 
 
 def plot(results, path):
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        log("bench: no matplotlib (python3-matplotlib): no plot")
+        return
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -1059,10 +1136,23 @@ def main():
     ap.add_argument("--count", type=int, help="execs per storm run")
     ap.add_argument("--churn-count", type=int)
     ap.add_argument("--loss-count", type=int)
+    ap.add_argument("--tiny-count", type=int, help="execs in the tiny-ring run")
+    ap.add_argument("--curve", help="comma list of --latency-us values for the curve phase")
     ap.add_argument("--live", type=int, default=1000)
     ap.add_argument("--wait-quiet", type=float, default=0, metavar="S",
-                    help="first wait up to S seconds for the machine to be < 10%% busy")
+                    help="first wait up to S seconds for the machine to be < 10%% busy (and up to"
+                         " min(S, 60) s before every storm pair)")
+    ap.add_argument("--clean-pct", type=float, default=5.0, metavar="P",
+                    help="a storm pair is undisturbed if other work used at most P points more of the"
+                         " CPUs during it and its baselines than the least-loaded pair (default 5);"
+                         " medians use undisturbed pairs when >= 3")
+    ap.add_argument("--report", metavar="RESULTS_JSON",
+                    help="no runs: re-summarize the storm pairs of a results.json (with --clean-pct) and"
+                         " write results.md and bench.png next to it")
     args = ap.parse_args()
+    if args.report:
+        report_only(args.report, args.clean_pct)
+        return
 
     if args.smoke:
         args.quick = args.check = True
@@ -1078,11 +1168,12 @@ def main():
         args.loss_count = min(args.loss_count, 5000)
     args.lat_rates = ([(1000, 1000)] if args.smoke else [(100, 300), (1000, 2000), (None, 5000)] if q else
                       [(100, 1000), (400, 2000), (1000, 10000), (1600, 8000), (None, 30000)])
-    args.curve = [0, 1000] if q else [0, 250, 1000, 4000]
+    args.curve = ([int(x) for x in args.curve.split(",")] if args.curve else
+                  [0, 1000] if q else [0, 250, 1000, 4000])
     args.curve_rounds = 1 if q else 3
     args.curve_lat_count = 2000 if q else 5000
     args.ready_trials = 1 if q else 5
-    args.tiny_count = 5000 if args.smoke else 10000 if q else 30000
+    args.tiny_count = args.tiny_count or (5000 if args.smoke else 10000 if q else 30000)
     args.tiny_ring = 65536
     args.rss_every = 0.5 if q else 1.0
     args.monitors = [m for m in args.monitors.split(",") if m]
@@ -1132,6 +1223,24 @@ def main():
         for b in bad:
             log(f"bench: CHECK FAILED: {b}")
         sys.exit(1 if bad else 0)
+
+
+def report_only(path, clean_pct):
+    with open(path) as f:
+        results = json.load(f)
+    st = results.get("storm")
+    if st:
+        per = {m: s.get("runs_all", s["runs"]) for m, s in st["monitors"].items()}
+        st["monitors"] = storm_summary(per, clean_pct)
+    results["targets"] = targets(results)
+    out = os.path.dirname(os.path.abspath(path))
+    with open(path, "w") as f:
+        json.dump(results, f, indent=1)
+    md = tables(results)
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(md + "\n")
+    plot(results, os.path.join(out, "bench.png"))
+    log(md)
 
 
 def correctness_failures(results):

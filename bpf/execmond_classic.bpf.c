@@ -120,7 +120,7 @@ int handle_newtask(void *ctx)
 		count_drop(EXECMOND_REC_FORK);
 		return 0;
 	}
-	now = bpf_ktime_get_boot_ns();
+	now = bpf_ktime_get_ns();
 	fill_header(&e->hdr, EXECMOND_REC_FORK, now);
 	__builtin_memcpy(e->parent_comm, e->hdr.comm, sizeof(e->parent_comm));
 	e->parent_start_boottime_ns = e->hdr.start_boottime_ns;
@@ -130,10 +130,10 @@ int handle_newtask(void *ctx)
 	e->hdr.ppid = ppid;
 	e->hdr.parent_source = off.valid ? EXECMOND_PARENT_OFFSETS : EXECMOND_PARENT_FORK_MAP;
 	/* The child starts now; its pid-namespace view is not known yet. */
-	e->hdr.start_boottime_ns = off.valid ? now : 0;
+	e->hdr.start_boottime_ns = off.valid ? bpf_ktime_get_boot_ns() : 0;
 	e->hdr.ns_pid = 0;
 	e->hdr.pidns_id = 0;
-	bpf_ringbuf_submit(e, submit_flags(now));
+	bpf_ringbuf_submit(e, submit_flags(&e->hdr.ktime_ns, now));
 	return 0;
 }
 
@@ -150,7 +150,7 @@ int handle_exec(void *ctx)
 	if (!s)
 		return 0;
 
-	fill_header(&s->rec.hdr, EXECMOND_REC_EXEC, bpf_ktime_get_boot_ns());
+	fill_header(&s->rec.hdr, EXECMOND_REC_EXEC, bpf_ktime_get_ns());
 	bpf_probe_read_kernel(&s->rec.old_tid, sizeof(s->rec.old_tid), (const char *)ctx + tp.exec_old_pid);
 	s->rec.euid = s->rec.hdr.uid;
 	s->rec.egid = s->rec.hdr.gid;
@@ -208,7 +208,7 @@ int handle_exit(void *ctx)
 	if (is_followed(tgid)) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (e) {
-			now = bpf_ktime_get_boot_ns();
+			now = bpf_ktime_get_ns();
 			fill_header(&e->hdr, EXECMOND_REC_EXIT, now);
 			e->hdr.size = sizeof(*e);
 			e->exit_code = 0;
@@ -217,7 +217,7 @@ int handle_exit(void *ctx)
 						       ? read_u32(sig, off.signal_group_exit_code)
 						       : read_u32(task, off.task_exit_code);
 			e->reserved1 = 0;
-			bpf_ringbuf_submit(e, submit_flags(now));
+			bpf_ringbuf_submit(e, submit_flags(&e->hdr.ktime_ns, now));
 		} else {
 			count_drop(EXECMOND_REC_EXIT);
 		}

@@ -18,12 +18,15 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SIGNAL_GROUP_EXIT 0x00000004
 
 /* Set by the daemon before load (skel->rodata). */
-const volatile __u64 wakeup_latency_ns = 1000000; /* wake the reader at most this late */
-const volatile __u64 wakeup_bytes = 1 << 20;	  /* ... or once this much is queued */
-const volatile bool follow_enabled = false;	  /* only report followed subtrees */
+const volatile __u64 wakeup_bytes = 1 << 20; /* force a wake-up once this much is queued */
+const volatile bool follow_enabled = false;  /* only report followed subtrees */
 
-/* The time of the last forced wake-up; racy updates only cost an extra wake-up. */
-__u64 last_wakeup_ns = 0;
+/*
+ * Non-zero while the reader's drain timer is armed: the daemon writes it
+ * through the mmap'ed .bss (RingReader). Records submitted meanwhile do not
+ * wake the reader; its timer collects them within the latency bound.
+ */
+__u32 reader_timer_armed = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -69,19 +72,27 @@ static __always_inline void count_drop(__u32 type)
 }
 
 /*
- * Wake the reader only when it must: after a quiet spell longer than the
- * latency bound, or when the ring fills past a threshold. Everything else is
- * submitted without a wake-up and collected by the reader's drain timer,
- * which is armed wakeup_latency_ns after any drain that found records.
+ * Wake the reader only when it is idle (docs/benchmarks.md, "wake-ups"):
+ * while its drain timer is armed, submit without a wake-up; when it is not,
+ * submit with flag 0, which wakes it only if it had consumed everything
+ * before this record (so a burst wakes it once). A ring filling past
+ * wakeup_bytes always forces a wake-up.
+ *
+ * Call after the record is reserved, passing a 64-bit field of it and the
+ * value to store there: the atomic exchange is a full barrier, so our
+ * reservation is visible before we read the flag. The reader clears the
+ * flag, fences, then checks for reserved data (RingReader::on_timer): either
+ * it sees this record, or this record sees the flag clear. No record is ever
+ * left behind without a wake-up or a timer to collect it.
  */
-static __always_inline __u64 submit_flags(__u64 now)
+static __always_inline __u64 submit_flags(__u64 *field, __u64 value)
 {
-	if (now - last_wakeup_ns >= wakeup_latency_ns ||
-	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes) {
-		last_wakeup_ns = now;
+	__sync_lock_test_and_set(field, value);
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
-	}
-	return BPF_RB_NO_WAKEUP;
+	if (*(volatile __u32 *)&reader_timer_armed)
+		return BPF_RB_NO_WAKEUP;
+	return 0;
 }
 
 static __always_inline bool is_followed(__u32 tgid)
@@ -110,16 +121,28 @@ static __always_inline struct exec_scratch *scratch(void)
 	return bpf_map_lookup_elem(&exec_scratch, &zero);
 }
 
-/* Copies the finished exec record (header + filename + args) into the ring. */
+/*
+ * Copies the finished exec record (header + filename + args) into the ring.
+ * A dynptr reservation (not bpf_ringbuf_output) so that the wake-up decision
+ * comes after the reservation, as submit_flags() requires.
+ */
 static __always_inline void output_exec(struct exec_scratch *s)
 {
 	__u32 size = sizeof(s->rec) + s->rec.filename_len + s->rec.args_len;
+	struct bpf_dynptr rec;
+	__u64 flags;
 
 	if (size > sizeof(*s))
 		return;
 	s->rec.hdr.size = size;
-	if (bpf_ringbuf_output(&events, s, size, submit_flags(s->rec.hdr.ktime_ns)))
+	if (bpf_ringbuf_reserve_dynptr(&events, size, 0, &rec)) {
+		bpf_ringbuf_discard_dynptr(&rec, 0);
 		count_drop(EXECMOND_REC_EXEC);
+		return;
+	}
+	flags = submit_flags(&s->rec.hdr.ktime_ns, s->rec.hdr.ktime_ns);
+	bpf_dynptr_write(&rec, 0, s, size, 0);
+	bpf_ringbuf_submit_dynptr(&rec, flags);
 }
 
 /* Reads the argument area [start, end) of the new image after the filename. */

@@ -45,7 +45,10 @@ struct bpf_spin_lock;
 struct bpf_sysctl;
 struct sockaddr;
 struct bpf_timer;
-struct bpf_dynptr;
+/* UAPI: an opaque dynptr, allocated on the BPF stack. */
+struct bpf_dynptr {
+	__u64 __opaque[2];
+} __attribute__((aligned(8)));
 struct bpf_pidns_info;
 struct bpf_redir_neigh;
 struct btf_ptr;
@@ -146,6 +149,18 @@ struct mm_struct {
 	unsigned long arg_end;
 };
 
+struct kernfs_node {
+	__u64 id;
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+};
+
+struct css_set {
+	struct cgroup *dfl_cgrp;
+};
+
 struct task_struct {
 	int pid;
 	int tgid;
@@ -153,8 +168,10 @@ struct task_struct {
 	struct task_struct *real_parent;
 	struct task_struct *group_leader;
 	struct pid *thread_pid;
+	__u64 start_time;
 	__u64 start_boottime;
 	const struct cred *real_cred;
+	struct css_set *cgroups;
 	struct mm_struct *mm;
 	struct signal_struct *signal;
 	char comm[16];

@@ -22,6 +22,14 @@ BootClock::BootClock() {
     boot_realtime_ns_ = r - (b0 + (b1 - b0) / 2);
 }
 
+uint64_t BootClock::monotonic_to_boottime_ns() {
+    int64_t m0 = read_ns(CLOCK_MONOTONIC);
+    int64_t b = read_ns(CLOCK_BOOTTIME);
+    int64_t m1 = read_ns(CLOCK_MONOTONIC);
+    int64_t offset = b - (m0 + (m1 - m0) / 2);
+    return offset > 0 ? static_cast<uint64_t>(offset) : 0;
+}
+
 uint64_t BootClock::now_boottime_ns() {
     return static_cast<uint64_t>(read_ns(CLOCK_BOOTTIME));
 }

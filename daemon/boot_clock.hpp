@@ -18,6 +18,9 @@ public:
 
     static std::string format_rfc3339(int64_t realtime_ns);
     static uint64_t now_boottime_ns();
+    // CLOCK_BOOTTIME - CLOCK_MONOTONIC now: the time spent suspended since boot.
+    // The probes stamp records with CLOCK_MONOTONIC (cheaper to read there).
+    static uint64_t monotonic_to_boottime_ns();
 
 private:
     int64_t boot_realtime_ns_;

@@ -2,6 +2,7 @@
 
 #include "boot_clock.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -46,8 +47,15 @@ void Client::send(const Line& line) {
         queue_.push_back(line);
         queued_bytes_ += line->size();
     }
-    if (in_flight_ == 0)
-        write_more();
+    // Write once the current handler (a whole ring drain) has queued its
+    // lines: one gathered write per drain instead of one for its first line.
+    if (in_flight_ == 0 && !write_posted_) {
+        write_posted_ = true;
+        asio::post(socket_.get_executor(), [self = shared_from_this()] {
+            self->write_posted_ = false;
+            self->write_more();
+        });
+    }
 }
 
 void Client::write_more() {

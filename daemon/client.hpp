@@ -78,6 +78,7 @@ private:
     uint64_t pending_lost_ = 0;
     uint64_t dropped_total_ = 0;
     uint64_t sent_total_ = 0;
+    bool write_posted_ = false; // a write_more() is queued on the executor
     bool closed_ = false;
     bool closing_ = false;
     std::chrono::steady_clock::time_point last_progress_;

@@ -33,8 +33,8 @@ std::string error_line(std::string_view message) {
 } // namespace
 
 Daemon::Daemon(Options options)
-    : options_(std::move(options)), encoder_(clock_, options_.redact), signals_(io_, SIGTERM, SIGINT, SIGHUP),
-      tick_timer_(io_), watchdog_timer_(io_), shutdown_timer_(io_),
+    : options_(std::move(options)), io_(1), encoder_(clock_, options_.redact),
+      signals_(io_, SIGTERM, SIGINT, SIGHUP), tick_timer_(io_), watchdog_timer_(io_), shutdown_timer_(io_),
       started_(std::chrono::steady_clock::now()) {}
 
 int Daemon::run() {
@@ -46,8 +46,9 @@ int Daemon::run() {
         [this](Client& c, std::string_view line) { on_request(c, line); });
     probes_->attach();
     seed();
+    monotonic_to_boottime_ns_ = BootClock::monotonic_to_boottime_ns();
     reader_ = std::make_unique<RingReader>(
-        io_, probes_->ring_fd(), std::chrono::microseconds(options_.latency_us),
+        io_, probes_->ring_fd(), probes_->reader_timer_flag(), std::chrono::microseconds(options_.latency_us),
         [this](const void* data, size_t size) { on_record(data, size); }, [this](size_t) { after_drain(); });
 
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
@@ -81,7 +82,6 @@ void Daemon::start_probes() {
     config.mode = options_.probe_mode;
     config.btf_path = options_.btf_path;
     config.ring_size = options_.ring_size;
-    config.latency_ns = options_.latency_us * 1000;
     config.wakeup_bytes = options_.wakeup_bytes;
     config.follow = !options_.follow.empty();
     probes_.emplace(Probes::load(config));
@@ -125,6 +125,7 @@ void Daemon::on_record(const void* data, size_t size) {
         return;
     }
     Event& e = std::get<Event>(decoded);
+    e.ktime_ns += monotonic_to_boottime_ns_; // the probes stamp CLOCK_MONOTONIC
     if (stopping_ && std::chrono::steady_clock::now() >= drain_deadline_) {
         // Exit within systemd's patience even behind a storm: count, don't encode.
         auto& n = e.kind == EventKind::fork   ? shutdown_lost_.fork
@@ -155,20 +156,22 @@ void Daemon::on_record(const void* data, size_t size) {
 
     Lineage lineage;
     lineage.self = self;
-    lineage.parent = table_.find(e.ppid);
-    if (e.kind == EventKind::exec) {
-        table_.ancestors(e.ppid, options_.ancestors_depth, ancestors_);
-        lineage.ancestors = &ancestors_;
-    }
     lineage.cgroup_path = cgroups_.path_of(e.cgroup_id);
     std::string_view filename = e.kind == EventKind::exec ? e.filename : std::string_view(self->filename);
 
+    // Encoded once, for the first client that wants it; shared by the rest.
     Line line;
     server_->for_each_client([&](Client& c) {
         if (!c.subscription().matches(e, filename, lineage.cgroup_path, table_))
             return;
-        if (!line)
+        if (!line) {
+            lineage.parent = table_.find(e.ppid);
+            if (e.kind == EventKind::exec) {
+                table_.ancestors(e.ppid, options_.ancestors_depth, ancestors_);
+                lineage.ancestors = &ancestors_;
+            }
             line = std::make_shared<const std::string>(encoder_.encode(e, lineage));
+        }
         c.send(line);
     });
     if (line)
@@ -187,6 +190,9 @@ void Daemon::correct_parent(Event& e) {
 }
 
 void Daemon::after_drain() {
+    // Changes only across a suspend: a drain's worth of records at most carries
+    // the offset from before it.
+    monotonic_to_boottime_ns_ = BootClock::monotonic_to_boottime_ns();
     auto now = std::chrono::steady_clock::now();
     if (now - last_drop_check_ >= 50ms)
         check_kernel_drops();

@@ -53,6 +53,7 @@ private:
     std::string status_text() const;
 
     Options options_;
+    // One thread: completions queue privately instead of interrupting epoll.
     boost::asio::io_context io_;
     Notifier notifier_;
     BootClock clock_;
@@ -70,6 +71,7 @@ private:
     std::chrono::steady_clock::time_point drain_deadline_{};
     LostCounts shutdown_lost_{}; // records left in the ring when the drain deadline passed
     std::vector<const ProcessInfo*> ancestors_;
+    uint64_t monotonic_to_boottime_ns_ = 0; // records' CLOCK_MONOTONIC -> CLOCK_BOOTTIME
     Counters counters_;
     LostCounts kernel_lost_reported_;
     std::chrono::steady_clock::time_point last_drop_check_{};

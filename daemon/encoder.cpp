@@ -2,6 +2,9 @@
 
 #include "text.hpp"
 
+#include <charconv>
+#include <cstdio>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 namespace execmond {
@@ -10,19 +13,26 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-constexpr std::string_view redacted = "[REDACTED]";
+constexpr std::string_view redacted_text = "[REDACTED]";
 
-// A JSON string value for kernel bytes; sets `escaped` when it had to.
-json text(std::string_view bytes, bool& escaped) {
-    std::string out;
-    out.reserve(bytes.size());
-    escaped |= append_json_text(out, bytes);
-    return json(std::move(out));
-}
+// Member names, serialized once.
+const JsonKey k_type("type"), k_time("time"), k_ktime_ns("ktime_ns"), k_pid("pid"), k_tid("tid"),
+    k_ppid("ppid"), k_uid("uid"), k_gid("gid"), k_comm("comm"), k_comm_escaped("comm_escaped"),
+    k_euid("euid"), k_egid("egid"), k_filename("filename"), k_filename_escaped("filename_escaped"),
+    k_argv("argv"), k_argv_truncated("argv_truncated"), k_argc("argc"), k_argv_escaped("argv_escaped"),
+    k_argv_redacted("argv_redacted"), k_exit_code("exit_code"), k_signal("signal"),
+    k_core_dumped("core_dumped"), k_key("key"), k_parent_key("parent_key"), k_parent_comm("parent_comm"),
+    k_fork_ppid("fork_ppid"), k_ns_pid("ns_pid"), k_pidns("pidns"), k_cgroup_id("cgroup_id"),
+    k_cgroup("cgroup"), k_parent_source("parent_source"), k_ancestors("ancestors"),
+    k_start_ktime_ns("start_ktime_ns");
 
-json text(std::string_view bytes) {
-    bool ignored = false;
-    return text(bytes, ignored);
+// ProcessInfo::key() without allocating: "pid:start_ticks".
+std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
+    char* end = buf.data() + buf.size();
+    char* at = std::to_chars(buf.data(), end, p.pid).ptr;
+    *at++ = ':';
+    at = std::to_chars(at, end, p.start_ticks).ptr;
+    return {buf.data(), static_cast<size_t>(at - buf.data())};
 }
 
 std::string to_line(const json& j) {
@@ -33,7 +43,8 @@ std::string to_line(const json& j) {
 
 } // namespace
 
-Encoder::Encoder(const BootClock& clock, const std::vector<std::string>& redact_patterns) : clock_(clock) {
+Encoder::Encoder(const BootClock& clock, const std::vector<std::string>& redact_patterns)
+    : clock_(clock), writer_(std::make_unique<JsonWriter>()) {
     for (const auto& p : redact_patterns)
         redact_.emplace_back(p, std::regex::ECMAScript | std::regex::optimize);
 }
@@ -52,101 +63,212 @@ std::vector<std::string_view> Encoder::split_args(std::string_view args) {
     return argv;
 }
 
+// BootClock::rfc3339 without allocating; the date part changes once a second.
+std::string_view Encoder::time_text(KtimeNs boottime_ns) const {
+    int64_t realtime_ns = clock_.boot_realtime_ns() + static_cast<int64_t>(boottime_ns);
+    int64_t secs = realtime_ns / 1'000'000'000;
+    int64_t nsec = realtime_ns % 1'000'000'000;
+    if (nsec < 0) {
+        nsec += 1'000'000'000;
+        --secs;
+    }
+    constexpr size_t date_len = 19; // YYYY-MM-DDTHH:MM:SS
+    if (secs != cached_second_) {
+        std::string full = BootClock::format_rfc3339(secs * 1'000'000'000);
+        if (full.size() != date_len + 11) { // a year outside 0000-9999: no caching
+            time_fallback_ = BootClock::format_rfc3339(realtime_ns);
+            return time_fallback_;
+        }
+        full.copy(time_buf_.data(), date_len);
+        cached_second_ = secs;
+    }
+    char* at = time_buf_.data() + date_len;
+    *at++ = '.';
+    for (int i = 8; i >= 0; --i) {
+        at[i] = static_cast<char>('0' + nsec % 10);
+        nsec /= 10;
+    }
+    at[9] = 'Z';
+    return {time_buf_.data(), date_len + 11};
+}
+
+bool Encoder::redacted(std::string_view arg) const {
+    for (const auto& re : redact_)
+        if (std::regex_search(arg.begin(), arg.end(), re))
+            return true;
+    return false;
+}
+
+void Encoder::write_ancestor(const ProcessInfo& a) const {
+    JsonWriter& w = *writer_;
+    auto [it, fresh] = ancestor_cache_.try_emplace(a.pid);
+    CachedAncestor& c = it->second;
+    if (!fresh && c.start_ticks == a.start_ticks && c.start_ns == a.start_ns && c.comm == a.comm &&
+        c.filename == a.filename) {
+        w.raw(c.json);
+        return;
+    }
+    size_t from = w.size();
+    std::array<char, 48> key;
+    w.begin_object();
+    w.key(k_pid);
+    w.value(a.pid);
+    w.key(k_key);
+    w.string(key_text(a, key));
+    w.key(k_comm);
+    w.text(a.comm);
+    w.key(k_filename);
+    w.text(a.filename);
+    w.key(k_start_ktime_ns);
+    w.value(a.start_ns);
+    w.end_object();
+    // The fragment starts after the comma separating it from the previous entry.
+    std::string_view written = std::string_view(w.str()).substr(from);
+    if (!written.empty() && written.front() == ',')
+        written.remove_prefix(1);
+    c.start_ticks = a.start_ticks;
+    c.start_ns = a.start_ns;
+    c.comm = a.comm;
+    c.filename = a.filename;
+    c.json.assign(written);
+}
+
 std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
-    json j;
-    j["type"] = to_string(e.kind);
-    j["time"] = clock_.rfc3339(e.ktime_ns);
-    j["ktime_ns"] = e.ktime_ns;
-    j["pid"] = e.pid;
-    j["tid"] = e.kind == EventKind::exec ? e.old_tid : e.tid;
-    j["ppid"] = e.ppid;
-    j["uid"] = e.uid;
-    j["gid"] = e.gid;
-    bool comm_escaped = false;
-    j["comm"] = text(e.comm, comm_escaped);
-    if (comm_escaped)
-        j["comm_escaped"] = true;
+    JsonWriter& w = *writer_;
+    std::array<char, 48> key;
+    w.clear();
+    w.begin_object();
+    w.key(k_type);
+    w.string(to_string(e.kind));
+    w.key(k_time);
+    w.string(time_text(e.ktime_ns));
+    w.key(k_ktime_ns);
+    w.value(e.ktime_ns);
+    w.key(k_pid);
+    w.value(e.pid);
+    w.key(k_tid);
+    w.value(e.kind == EventKind::exec ? e.old_tid : e.tid);
+    w.key(k_ppid);
+    w.value(e.ppid);
+    w.key(k_uid);
+    w.value(e.uid);
+    w.key(k_gid);
+    w.value(e.gid);
+    w.key(k_comm);
+    if (w.text(e.comm)) {
+        w.key(k_comm_escaped);
+        w.value(true);
+    }
 
     if (e.kind == EventKind::exec) {
-        j["euid"] = e.euid;
-        j["egid"] = e.egid;
-        bool filename_escaped = false;
-        j["filename"] = text(e.filename, filename_escaped);
-        if (filename_escaped)
-            j["filename_escaped"] = true;
-        json argv = json::array();
-        json escaped_at = json::array();
-        bool any_redacted = false;
-        auto args = split_args(e.args);
-        for (size_t i = 0; i < args.size(); ++i) {
-            bool redact = false;
-            for (const auto& re : redact_)
-                if (std::regex_search(args[i].begin(), args[i].end(), re)) {
-                    redact = true;
-                    break;
-                }
-            if (redact) {
-                argv.push_back(redacted);
-                any_redacted = true;
-                continue;
-            }
-            bool escaped = false;
-            argv.push_back(text(args[i], escaped));
-            if (escaped)
-                escaped_at.push_back(i);
+        w.key(k_euid);
+        w.value(e.euid);
+        w.key(k_egid);
+        w.value(e.egid);
+        w.key(k_filename);
+        if (w.text(e.filename)) {
+            w.key(k_filename_escaped);
+            w.value(true);
         }
+        escaped_at_.clear();
+        bool any_redacted = false;
+        w.key(k_argv);
+        w.begin_array();
+        std::string_view args = e.args;
+        for (uint32_t i = 0; !args.empty(); ++i) {
+            auto nul = args.find('\0');
+            std::string_view arg = args.substr(0, nul);
+            args.remove_prefix(nul == std::string_view::npos ? args.size() : nul + 1);
+            if (!redact_.empty() && redacted(arg)) {
+                w.string(redacted_text);
+                any_redacted = true;
+            } else if (w.text(arg)) {
+                escaped_at_.push_back(i);
+            }
+        }
+        w.end_array();
         // A cut argument area still ends in a NUL-less fragment: that counts.
-        bool truncated = e.args_truncated || (!e.args.empty() && e.args.back() != '\0');
-        j["argv"] = std::move(argv);
-        j["argv_truncated"] = truncated;
-        if (e.argc != 0)
-            j["argc"] = e.argc;
-        if (!escaped_at.empty())
-            j["argv_escaped"] = std::move(escaped_at);
-        if (any_redacted)
-            j["argv_redacted"] = true;
+        w.key(k_argv_truncated);
+        w.value(e.args_truncated || (!e.args.empty() && e.args.back() != '\0'));
+        if (e.argc != 0) {
+            w.key(k_argc);
+            w.value(e.argc);
+        }
+        if (!escaped_at_.empty()) {
+            w.key(k_argv_escaped);
+            w.begin_array();
+            for (uint32_t i : escaped_at_)
+                w.value(i);
+            w.end_array();
+        }
+        if (any_redacted) {
+            w.key(k_argv_redacted);
+            w.value(true);
+        }
     }
     if (e.kind == EventKind::exit) {
         uint32_t sig = e.exit_status & 0x7f;
-        j["exit_code"] = (e.exit_status >> 8) & 0xff;
-        j["signal"] = sig != 0 ? json(sig) : json(nullptr);
-        if (e.exit_status & 0x80)
-            j["core_dumped"] = true;
+        w.key(k_exit_code);
+        w.value((e.exit_status >> 8) & 0xff);
+        w.key(k_signal);
+        if (sig != 0)
+            w.value(sig);
+        else
+            w.null();
+        if (e.exit_status & 0x80) {
+            w.key(k_core_dumped);
+            w.value(true);
+        }
     }
 
-    if (lineage.self)
-        j["key"] = lineage.self->key();
-    if (lineage.parent)
-        j["parent_key"] = lineage.parent->key();
+    if (lineage.self) {
+        w.key(k_key);
+        w.string(key_text(*lineage.self, key));
+    }
+    if (lineage.parent) {
+        w.key(k_parent_key);
+        w.string(key_text(*lineage.parent, key));
+    }
     if (e.kind == EventKind::fork) {
-        j["parent_comm"] = text(e.parent_comm);
+        w.key(k_parent_comm);
+        w.text(e.parent_comm);
     } else if (lineage.self && lineage.self->fork_ppid != 0) {
-        j["fork_ppid"] = lineage.self->fork_ppid;
+        w.key(k_fork_ppid);
+        w.value(lineage.self->fork_ppid);
     }
     if (e.ns_pid != 0 && e.ns_pid != e.pid) {
-        j["ns_pid"] = e.ns_pid;
+        w.key(k_ns_pid);
+        w.value(e.ns_pid);
     }
-    if (e.pidns_id != 0)
-        j["pidns"] = e.pidns_id;
-    j["cgroup_id"] = e.cgroup_id;
-    if (!lineage.cgroup_path.empty())
-        j["cgroup"] = text(lineage.cgroup_path);
-    j["parent_source"] = to_string(e.parent_source);
+    if (e.pidns_id != 0) {
+        w.key(k_pidns);
+        w.value(e.pidns_id);
+    }
+    w.key(k_cgroup_id);
+    w.value(e.cgroup_id);
+    if (!lineage.cgroup_path.empty()) {
+        w.key(k_cgroup);
+        w.text(lineage.cgroup_path);
+    }
+    w.key(k_parent_source);
+    w.string(to_string(e.parent_source));
 
     if (lineage.ancestors) {
-        json list = json::array();
-        for (const ProcessInfo* a : *lineage.ancestors) {
-            json item;
-            item["pid"] = a->pid;
-            item["key"] = a->key();
-            item["comm"] = text(a->comm);
-            item["filename"] = text(a->filename);
-            item["start_ktime_ns"] = a->start_ns;
-            list.push_back(std::move(item));
-        }
-        j["ancestors"] = std::move(list);
+        if (ancestor_cache_.size() > max_cached_ancestors)
+            ancestor_cache_.clear();
+        w.key(k_ancestors);
+        w.begin_array();
+        for (const ProcessInfo* a : *lineage.ancestors)
+            write_ancestor(*a);
+        w.end_array();
     }
-    return to_line(j);
+    w.end_object();
+
+    std::string line;
+    line.reserve(w.size() + 1);
+    line.append(w.str());
+    line.push_back('\n');
+    return line;
 }
 
 std::string Encoder::lost(const LostCounts& counts, std::string_view reason) const {

@@ -4,12 +4,16 @@
 
 #include "boot_clock.hpp"
 #include "event.hpp"
+#include "json_writer.hpp"
 #include "process_table.hpp"
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <regex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace execmond {
@@ -29,6 +33,9 @@ struct Lineage {
     std::string_view cgroup_path;                               // empty if unknown
 };
 
+// Encodes on the hot path without allocating once warm (json_writer.hpp):
+// one reused writer, the wall-clock date formatted once per second, and each
+// ancestor's entry cached until what it shows of the process changes.
 class Encoder {
 public:
     Encoder(const BootClock& clock, const std::vector<std::string>& redact_patterns);
@@ -40,9 +47,33 @@ public:
     // means the last argument was cut).
     static std::vector<std::string_view> split_args(std::string_view args);
 
+    // Ancestor entries cached (bounded; for tests and stats).
+    size_t cached_ancestors() const { return ancestor_cache_.size(); }
+
 private:
+    // One ancestor's JSON object, valid while the fields it shows are equal.
+    struct CachedAncestor {
+        uint64_t start_ticks = 0;
+        KtimeNs start_ns = 0;
+        std::string comm;
+        std::string filename;
+        std::string json;
+    };
+    static constexpr size_t max_cached_ancestors = 256; // ~100 KiB at most
+
+    std::string_view time_text(KtimeNs boottime_ns) const;
+    void write_ancestor(const ProcessInfo& a) const;
+    bool redacted(std::string_view arg) const;
+
     const BootClock& clock_;
     std::vector<std::regex> redact_;
+    std::unique_ptr<JsonWriter> writer_; // reused by every encode()
+    mutable std::unordered_map<Pid, CachedAncestor> ancestor_cache_;
+    mutable std::vector<uint32_t> escaped_at_;
+    // "YYYY-MM-DDTHH:MM:SS" of cached_second_, then ".nnnnnnnnnZ" per line.
+    mutable int64_t cached_second_ = INT64_MIN;
+    mutable std::array<char, 48> time_buf_{};
+    mutable std::string time_fallback_;
 };
 
 } // namespace execmond

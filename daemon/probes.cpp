@@ -81,7 +81,6 @@ constexpr Hook classic_hooks[] = {{"handle_newtask", "task/task_newtask"},
 
 template <typename Skel> void configure_common(Skel* skel, const ProbeConfig& c, uint32_t max_processes) {
     uint64_t wake = c.wakeup_bytes ? c.wakeup_bytes : c.ring_size / 4;
-    skel->rodata->wakeup_latency_ns = c.latency_ns;
     skel->rodata->wakeup_bytes = std::min<uint64_t>(wake, c.ring_size / 2);
     skel->rodata->follow_enabled = c.follow;
     if (int err = bpf_map__set_max_entries(skel->maps.events, static_cast<uint32_t>(c.ring_size)))
@@ -262,6 +261,17 @@ void Probes::detach() {
 
 bpf_map* Probes::map(const char* name) const {
     return bpf_object__find_map_by_name(obj_, name);
+}
+
+volatile uint32_t* Probes::reader_timer_flag() const {
+    if (!skel_)
+        return nullptr;
+    if (classic_) {
+        auto* skel = static_cast<execmond_classic*>(skel_.get());
+        return skel->bss ? &skel->bss->reader_timer_armed : nullptr;
+    }
+    auto* skel = static_cast<execmond_btf*>(skel_.get());
+    return skel->bss ? &skel->bss->reader_timer_armed : nullptr;
 }
 
 int Probes::ring_fd() const {

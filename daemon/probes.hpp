@@ -21,7 +21,6 @@ struct ProbeConfig {
     ProbeMode mode = ProbeMode::automatic;
     std::string btf_path; // for offsets when the kernel has no BTF
     uint64_t ring_size = 8u << 20;
-    uint64_t latency_ns = 1'000'000;
     uint64_t wakeup_bytes = 0; // 0: a quarter of the ring
     bool follow = false;
     uint32_t max_processes = 0; // sizes the pid-keyed maps; 0: from the kernel's limits
@@ -48,6 +47,9 @@ public:
     void detach();
 
     int ring_fd() const;
+    // The probes' reader_timer_armed flag in their mmap'ed .bss (the wake-up
+    // policy, bpf/execmond_common.bpf.h); null if not mapped.
+    volatile uint32_t* reader_timer_flag() const;
     LostCounts drops() const; // cumulative kernel-side reservation failures
     void follow(Pid pid);
     void seed_parent(Pid child, Pid parent);   // fork-map path: only if unknown

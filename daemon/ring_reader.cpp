@@ -1,5 +1,6 @@
 #include "ring_reader.hpp"
 
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
@@ -11,10 +12,10 @@ namespace execmond {
 
 namespace asio = boost::asio;
 
-RingReader::RingReader(asio::io_context& io, int ring_map_fd, std::chrono::microseconds latency,
-                       RecordHandler on_record, DrainHandler on_drained)
+RingReader::RingReader(asio::io_context& io, int ring_map_fd, volatile uint32_t* timer_flag,
+                       std::chrono::microseconds latency, RecordHandler on_record, DrainHandler on_drained)
     : io_(io), rb_(ring_buffer__new(ring_map_fd, &RingReader::on_sample, this, nullptr), &ring_buffer__free),
-      readable_(io), timer_(io), latency_(latency), on_record_(std::move(on_record)),
+      readable_(io), timer_(io), timer_flag_(timer_flag), latency_(latency), on_record_(std::move(on_record)),
       on_drained_(std::move(on_drained)) {
     if (!rb_)
         throw std::runtime_error(std::string("open ring buffer: ") + std::strerror(errno));
@@ -52,6 +53,7 @@ void RingReader::stop() {
     stopped_ = true;
     readable_.cancel();
     timer_.cancel();
+    set_timer_flag(0);
 }
 
 void RingReader::wait_readable() {
@@ -60,17 +62,39 @@ void RingReader::wait_readable() {
                              if (ec || stopped_)
                                  return;
                              ++wakeups_;
-                             drain(drain_budget);
+                             // Wake-ups further apart than the latency bound: stay
+                             // in immediate mode (every record we have caught up
+                             // with wakes us). Closer: collect by timer.
+                             auto now = std::chrono::steady_clock::now();
+                             bool busy = now - last_wakeup_ < latency_;
+                             last_wakeup_ = now;
+                             drain(drain_budget, busy);
                              wait_readable();
+                             recheck();
                          });
 }
 
-size_t RingReader::drain(size_t budget) {
-    size_t got = consume(budget);
-    if (got > 0) {
-        on_drained_(got);
-        schedule_timer();
+// A record's wake-up that came while no wait was queued (during the handler)
+// is lost: Asio polls edge-triggered. Its reservation is visible by now.
+void RingReader::recheck() {
+    if (stopped_ || queued_bytes() == 0)
+        return;
+    if (latency_.count() != 0) {
+        arm_timer();
+        return;
     }
+    asio::post(io_, [this] {
+        if (stopped_)
+            return;
+        drain(drain_budget, false);
+        recheck();
+    });
+}
+
+size_t RingReader::drain(size_t budget, bool arm) {
+    size_t got = consume(budget);
+    if (got > 0)
+        on_drained_(got);
     // A storm can outrun one drain: continue after other handlers had a turn.
     if (got >= budget && !continue_posted_ && !stopped_) {
         continue_posted_ = true;
@@ -80,6 +104,9 @@ size_t RingReader::drain(size_t budget) {
                 drain(drain_budget);
         });
     }
+    // Busy: from now on records wait for the timer.
+    if (arm || got >= budget)
+        arm_timer();
     return got;
 }
 
@@ -95,31 +122,58 @@ size_t RingReader::drain_all() {
     return total;
 }
 
-// Records submitted without a wake-up after the last forced one are at most
-// `latency_` old when this fires (see submit_flags() in the probes).
-void RingReader::schedule_timer() {
-    if (latency_.count() == 0)
-        return; // every record wakes us
-    deadline_ = std::chrono::steady_clock::now() + latency_;
-    if (!timer_armed_)
-        arm_timer();
+void RingReader::set_timer_flag(uint32_t value) {
+    if (timer_flag_)
+        *timer_flag_ = value;
 }
 
+// While the timer is armed the probes submit without waking us (see
+// submit_flags() in bpf/execmond_common.bpf.h), so nothing waits in the ring
+// longer than `latency_` plus a drain.
 void RingReader::arm_timer() {
+    if (latency_.count() == 0 || timer_armed_ || stopped_)
+        return; // latency 0: the probes wake us for every record we have not caught up with
     timer_armed_ = true;
-    timer_.expires_at(deadline_);
+    set_timer_flag(1);
+    timer_.expires_after(latency_);
     timer_.async_wait([this](const boost::system::error_code& ec) {
         timer_armed_ = false;
         if (ec || stopped_)
             return;
-        // A later drain moved the deadline: wait for that one instead.
-        if (std::chrono::steady_clock::now() < deadline_) {
-            arm_timer();
-            return;
-        }
-        ++timer_drains_;
-        drain(drain_budget);
+        on_timer();
     });
+}
+
+void RingReader::on_timer() {
+    ++timer_drains_;
+    size_t got = consume(drain_budget);
+    if (got > 0)
+        on_drained_(got);
+    if (got > 0 || queued_bytes() > 0) {
+        drain_more(got);
+        return;
+    }
+    // Nothing came during a whole period: go idle, so that the next record
+    // wakes us at once. Clear the flag, then look again: a record reserved
+    // before the probes could see the clear flag shows up here (the probes
+    // read the flag after a full barrier that follows their reservation).
+    set_timer_flag(0);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (queued_bytes() > 0)
+        drain_more(consume(drain_budget));
+}
+
+// After a timer drain that found (or left) records: keep collecting.
+void RingReader::drain_more(size_t got) {
+    if (got >= drain_budget && !continue_posted_) {
+        continue_posted_ = true;
+        asio::post(io_, [this] {
+            continue_posted_ = false;
+            if (!stopped_)
+                drain(drain_budget);
+        });
+    }
+    arm_timer();
 }
 
 size_t RingReader::queued_bytes() const {

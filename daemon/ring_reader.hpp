@@ -1,6 +1,9 @@
-// Drains the BPF ring buffer from the Asio loop. The probes wake us only now
-// and then (see bpf/execmond_common.bpf.h), so after every drain that found
-// records a timer makes sure nothing waits longer than the latency bound.
+// Drains the BPF ring buffer from the Asio loop. The probes wake us only when
+// we are idle (see submit_flags() in bpf/execmond_common.bpf.h). When wake-ups
+// come closer together than the latency bound we arm a drain timer and raise
+// the probes' reader_timer_armed flag; while it is up records wait for the
+// timer (one drain per latency period in a storm). A timer period that finds
+// nothing lowers the flag again, and each record wakes us at once.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -20,8 +23,10 @@ public:
     using RecordHandler = std::function<void(const void* data, size_t size)>;
     using DrainHandler = std::function<void(size_t records)>;
 
-    RingReader(boost::asio::io_context& io, int ring_map_fd, std::chrono::microseconds latency,
-               RecordHandler on_record, DrainHandler on_drained);
+    // timer_flag: the probes' reader_timer_armed (Probes::reader_timer_flag()),
+    // or null (the probes then wake us for every record we have caught up with).
+    RingReader(boost::asio::io_context& io, int ring_map_fd, volatile uint32_t* timer_flag,
+               std::chrono::microseconds latency, RecordHandler on_record, DrainHandler on_drained);
     RingReader(const RingReader&) = delete;
     RingReader& operator=(const RingReader&) = delete;
 
@@ -38,10 +43,13 @@ public:
 private:
     static int on_sample(void* ctx, void* data, size_t size);
     void wait_readable();
-    size_t drain(size_t budget);
+    size_t drain(size_t budget, bool arm = true);
+    void recheck();
     size_t consume(size_t budget);
-    void schedule_timer();
     void arm_timer();
+    void on_timer();
+    void drain_more(size_t got);
+    void set_timer_flag(uint32_t value);
 
     // Records handled per drain before yielding to the rest of the loop.
     static constexpr size_t drain_budget = 4096;
@@ -50,9 +58,10 @@ private:
     std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> rb_;
     boost::asio::posix::stream_descriptor readable_;
     boost::asio::steady_timer timer_;
+    volatile uint32_t* timer_flag_;
     std::chrono::microseconds latency_;
-    std::chrono::steady_clock::time_point deadline_{};
     bool timer_armed_ = false;
+    std::chrono::steady_clock::time_point last_wakeup_{};
     bool continue_posted_ = false;
     bool stopped_ = true;
     RecordHandler on_record_;

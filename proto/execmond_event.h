@@ -43,7 +43,7 @@ enum execmond_parent_source {
 struct execmond_header {
 	__u32 type;		 /* enum execmond_record_type */
 	__u32 size;		 /* bytes of the whole record, header included */
-	__u64 ktime_ns;		 /* CLOCK_BOOTTIME of the event */
+	__u64 ktime_ns;		 /* CLOCK_MONOTONIC of the event (the daemon converts) */
 	__u64 start_boottime_ns; /* the process's start (task->start_boottime) */
 	__u64 cgroup_id;	 /* cgroup v2 id of the task, 0 if none */
 	__u32 pid;		 /* tgid, initial pid namespace */

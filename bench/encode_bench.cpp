@@ -1,0 +1,177 @@
+// The daemon's per-record work without the kernel or the sockets: decode ->
+// process table -> ancestors -> encode, on records shaped like the exec storm
+// (a spawner six levels below pid 1 forking, exec'ing and reaping `noop`).
+//
+//   encode_bench [--records N] [--depth D] [--dump FILE]
+//
+// Prints ns per record for the whole path and for encoding alone. --dump writes
+// every encoded line to FILE, so two builds can be compared byte for byte.
+#include "encoder.hpp"
+#include "execmond_event.h"
+#include "process_table.hpp"
+#include "record_decoder.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+using namespace execmond;
+
+namespace {
+
+execmond_header header(__u32 type, __u32 pid, __u32 ppid, std::string_view comm, __u64 now, __u64 start) {
+    execmond_header h{};
+    h.type = type;
+    h.ktime_ns = now;
+    h.start_boottime_ns = start;
+    h.cgroup_id = 1;
+    h.pid = pid;
+    h.tid = pid;
+    h.ppid = ppid;
+    h.ns_pid = pid;
+    h.pidns_id = 4026531836u;
+    h.parent_source = EXECMOND_PARENT_BTF;
+    std::memcpy(h.comm, comm.data(), std::min(comm.size(), sizeof(h.comm)));
+    return h;
+}
+
+std::vector<char> fork_rec(__u32 pid, __u32 ppid, __u64 now) {
+    execmond_fork f{};
+    f.hdr = header(EXECMOND_REC_FORK, pid, ppid, "storm", now, now);
+    f.hdr.size = sizeof(f);
+    std::memcpy(f.parent_comm, "storm", 5);
+    std::vector<char> b(sizeof(f));
+    std::memcpy(b.data(), &f, sizeof(f));
+    return b;
+}
+
+std::vector<char> exec_rec(__u32 pid, __u32 ppid, __u64 now, __u64 start, std::string_view args) {
+    std::string_view filename = "/work/bench/out/noop";
+    execmond_exec x{};
+    x.hdr = header(EXECMOND_REC_EXEC, pid, ppid, "noop", now, start);
+    x.old_tid = pid;
+    x.filename_len = static_cast<__u16>(filename.size() + 1);
+    x.args_len = static_cast<__u16>(args.size());
+    x.args_full_len = static_cast<__u32>(args.size());
+    x.argc = 3;
+    x.hdr.size = static_cast<__u32>(sizeof(x) + x.filename_len + x.args_len);
+    std::vector<char> b(x.hdr.size);
+    std::memcpy(b.data(), &x, sizeof(x));
+    std::memcpy(b.data() + sizeof(x), filename.data(), filename.size());
+    std::memcpy(b.data() + sizeof(x) + x.filename_len, args.data(), args.size());
+    return b;
+}
+
+std::vector<char> exit_rec(__u32 pid, __u32 ppid, __u64 now, __u64 start) {
+    execmond_exit x{};
+    x.hdr = header(EXECMOND_REC_EXIT, pid, ppid, "noop", now, start);
+    x.hdr.size = sizeof(x);
+    std::vector<char> b(sizeof(x));
+    std::memcpy(b.data(), &x, sizeof(x));
+    return b;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    size_t n = 300000;
+    unsigned depth = 64;
+    const char* dump = nullptr;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--records" && i + 1 < argc)
+            n = std::strtoul(argv[++i], nullptr, 10);
+        else if (a == "--depth" && i + 1 < argc)
+            depth = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
+        else if (a == "--dump" && i + 1 < argc)
+            dump = argv[++i];
+        else {
+            std::fprintf(stderr, "usage: encode_bench [--records N] [--depth D] [--dump FILE]\n");
+            return 2;
+        }
+    }
+
+    // Records first, so the timed loop does only the daemon's work.
+    const __u32 spawner = 5000;
+    const __u64 t0 = 100'000'000'000ull;
+    std::vector<std::vector<char>> records;
+    records.reserve(n);
+    for (size_t i = 0; records.size() < n; ++i) {
+        __u32 pid = 10000 + static_cast<__u32>(i % 20000);
+        __u64 now = t0 + i * 100'000;
+        std::string args = "noop";
+        args += '\0';
+        args += "execmond-bench-ab12cd34-" + std::to_string(i);
+        args += '\0';
+        args += std::to_string(now);
+        args += '\0';
+        records.push_back(fork_rec(pid, spawner, now));
+        records.push_back(exec_rec(pid, spawner, now + 30'000, now, args));
+        records.push_back(exit_rec(pid, spawner, now + 60'000, now));
+    }
+    records.resize(n);
+
+    ProcessTable table(ProcReader("/nonexistent"));
+    const char* chain[][2] = {{"systemd", "/usr/lib/systemd/systemd"},
+                              {"sshd", "/usr/sbin/sshd"},
+                              {"sshd", "/usr/sbin/sshd"},
+                              {"bash", "/usr/bin/bash"},
+                              {"python3", "/usr/bin/python3.11"},
+                              {"storm", "/work/bench/out/storm"}};
+    for (__u32 k = 0; k < 6; ++k) {
+        ProcSnapshot s;
+        s.pid = k == 0 ? 1 : 4995 + k;
+        s.ppid = k == 0 ? 0 : (k == 1 ? 1 : 4994 + k);
+        s.start_ticks = 1 + k;
+        s.comm = chain[k][0];
+        s.exe = chain[k][1];
+        table.seed_one(s);
+    }
+
+    BootClock clock(1767225600ll * 1'000'000'000ll);
+    Encoder encoder(clock, {});
+    std::vector<const ProcessInfo*> ancestors;
+    FILE* out = dump ? std::fopen(dump, "w") : nullptr;
+    size_t bytes = 0;
+    std::chrono::nanoseconds encode_time{0};
+
+    auto start = std::chrono::steady_clock::now();
+    for (const auto& r : records) {
+        auto decoded = decode_record(r.data(), r.size());
+        const Event& e = std::get<Event>(decoded);
+        const ProcessInfo* self = e.kind == EventKind::fork   ? &table.on_fork(e)
+                                  : e.kind == EventKind::exec ? &table.on_exec(e)
+                                                              : &table.on_exit(e);
+        Lineage lineage;
+        lineage.self = self;
+        lineage.parent = table.find(e.ppid);
+        if (e.kind == EventKind::exec) {
+            table.ancestors(e.ppid, depth, ancestors);
+            lineage.ancestors = &ancestors;
+        }
+        lineage.cgroup_path = "/";
+        auto e0 = std::chrono::steady_clock::now();
+        std::string line = encoder.encode(e, lineage);
+        encode_time += std::chrono::steady_clock::now() - e0;
+        bytes += line.size();
+        if (out)
+            std::fwrite(line.data(), 1, line.size(), out);
+        if (e.kind == EventKind::exit)
+            table.evict_expired(e.ktime_ns);
+    }
+    auto total = std::chrono::steady_clock::now() - start;
+    if (out)
+        std::fclose(out);
+    auto ns = [&](std::chrono::nanoseconds d) {
+        return static_cast<double>(d.count()) / static_cast<double>(n);
+    };
+    std::printf(
+        "{\"records\":%zu,\"bytes_per_line\":%.0f,\"ns_per_record\":%.0f,\"encode_ns_per_record\":%.0f}\n", n,
+        static_cast<double>(bytes) / static_cast<double>(n),
+        ns(std::chrono::duration_cast<std::chrono::nanoseconds>(total)), ns(encode_time));
+    return 0;
+}
