@@ -224,6 +224,16 @@ std::string Daemon::stats_line() const {
     j["kernel_lost"] = {{"fork", k.fork}, {"exec", k.exec}, {"exit", k.exit}, {"total", k.total()}};
     j["client_lost"] = server_->lines_dropped_total();
     j["clients"] = server_->client_count();
+    auto per_client = nlohmann::ordered_json::array();
+    server_->for_each_client([&](const Client& c) {
+        per_client.push_back({{"id", c.id()},
+                              {"pid", c.peer().pid},
+                              {"uid", c.peer().uid},
+                              {"sent", c.lines_sent()},
+                              {"lost", c.lines_dropped()},
+                              {"queued_bytes", c.queued_bytes()}});
+    });
+    j["per_client"] = std::move(per_client);
     j["process_table"] = table_.size();
     j["ring"] = {{"size", reader_->capacity()}, {"queued", reader_->queued_bytes()}};
     j["wakeups"] = reader_->wakeups();
