@@ -22,13 +22,6 @@ std::string read_line(const char* path) {
     return s;
 }
 
-std::string error_line(std::string_view message) {
-    nlohmann::ordered_json j;
-    j["type"] = "error";
-    j["message"] = message;
-    return j.dump() + "\n";
-}
-
 } // namespace
 
 Daemon::Daemon(Options options)
@@ -187,10 +180,7 @@ void Daemon::on_request(Client& client, std::string_view line) {
         client.subscription() = sub->subscription;
         client.next_stats =
             std::chrono::steady_clock::now() + std::chrono::seconds(sub->subscription.stats_interval_s);
-        nlohmann::ordered_json j;
-        j["type"] = "subscribed";
-        j["filter"] = sub->subscription.to_json();
-        client.send(std::make_shared<const std::string>(j.dump() + "\n"));
+        client.send(std::make_shared<const std::string>(subscribed_line(sub->subscription)));
     } else if (std::holds_alternative<StatsRequest>(request)) {
         client.send(std::make_shared<const std::string>(stats_line()));
     } else {
