@@ -151,6 +151,10 @@ std::string error_line(std::string_view message) {
 Request parse_request(std::string_view line) {
     if (!is_valid_utf8(line))
         return RequestError{"request is not valid UTF-8"};
+    // nlohmann/json stops at a NUL as if the text ended there, which would
+    // accept `{"type":"stats"}\0anything`.
+    if (line.find('\0') != std::string_view::npos)
+        return RequestError{"request contains a NUL byte"};
     json j = json::parse(line, nullptr, false);
     if (j.is_discarded())
         return RequestError{"request is not valid JSON"};

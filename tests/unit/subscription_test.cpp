@@ -59,3 +59,10 @@ TEST_CASE("invalid requests get a reason", "[subscription]") {
     CHECK(error_of("{\"type\":\"subscribe\",\"comm\":\"\xff\"}") == "request is not valid UTF-8");
     CHECK(std::holds_alternative<StatsRequest>(parse_request(R"({"type":"stats"})")));
 }
+
+TEST_CASE("a NUL byte anywhere makes a request invalid", "[subscription]") {
+    using namespace std::string_view_literals;
+    CHECK(error_of("{\"type\":\"stats\"}\0"sv) == "request contains a NUL byte");
+    CHECK(error_of("{\"type\":\"subscribe\"}\0{\"junk"sv) == "request contains a NUL byte");
+    CHECK(error_of("\0"sv) == "request contains a NUL byte");
+}
