@@ -19,6 +19,14 @@ bool any_glob(const std::vector<std::string>& globs, std::string_view text) {
                        [&](const std::string& g) { return fnmatch(g.c_str(), s.c_str(), 0) == 0; });
 }
 
+// Is `path` the cgroup `prefix` or below it? Whole path components only:
+// "/system.slice" covers "/system.slice/x.service", not "/system.slice2".
+bool in_cgroup(std::string_view path, std::string_view prefix) {
+    if (!path.starts_with(prefix))
+        return false;
+    return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/';
+}
+
 std::vector<std::string> strings(const json& v, const char* key) {
     if (v.is_string())
         return {v.get<std::string>()};
@@ -106,7 +114,7 @@ bool Subscription::matches(const Event& e, std::string_view filename, std::strin
         return false;
     if (!any_glob(comm_globs, e.comm) || !any_glob(filename_globs, filename))
         return false;
-    if (!cgroup_prefix.empty() && !cgroup_path.starts_with(cgroup_prefix))
+    if (!cgroup_prefix.empty() && !in_cgroup(cgroup_path, cgroup_prefix))
         return false;
     if (!descendants_of.empty() && std::none_of(descendants_of.begin(), descendants_of.end(), [&](Pid root) {
             return e.pid == root || (e.ppid != 0 && table.descends_from(e.ppid, root));

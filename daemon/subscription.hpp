@@ -20,7 +20,7 @@ struct Subscription {
     std::vector<uint32_t> uids;              // empty: any
     std::vector<std::string> comm_globs;     // fnmatch(3) patterns; empty: any
     std::vector<std::string> filename_globs; // exec: the path run; else the image the table knows
-    std::string cgroup_prefix;               // path below the cgroup2 root; empty: any
+    std::string cgroup_prefix;               // cgroup2 path, it and below (whole components); empty: any
     std::vector<Pid> descendants_of;         // the pid itself counts; empty: any
     unsigned stats_interval_s = 0;           // 0: stats only on request
 
