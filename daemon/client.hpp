@@ -80,7 +80,7 @@ private:
     uint64_t sent_total_ = 0;
     bool closed_ = false;
     bool closing_ = false;
-    std::chrono::steady_clock::time_point last_progress_;
+    std::chrono::steady_clock::time_point last_progress_; // last write started or finished
 
     std::array<char, 4096> read_buf_{};
     std::string partial_;
