@@ -147,6 +147,13 @@ TEST_CASE("lineage: keys and ancestors, nearest first", "[encoder]") {
     CHECK(j["ancestors"][1]["comm"] == "systemd");
 }
 
+TEST_CASE("a nonsense kernel time saturates instead of overflowing", "[encoder]") {
+    // Found by tests/fuzz/record_fuzz: ktime near 2^64 overflowed int64.
+    CHECK(clock_2026.rfc3339(~0ull) == "2262-04-11T23:47:16.854775807Z");
+    CHECK(clock_2026.rfc3339(1ull << 63) == "2262-04-11T23:47:16.854775807Z");
+    CHECK(clock_2026.rfc3339(0) == "2026-01-01T00:00:00.000000000Z");
+}
+
 TEST_CASE("lost line counts by type", "[encoder]") {
     Encoder enc(clock_2026, {});
     auto j = json::parse(enc.lost(LostCounts{1, 2, 3}, "kernel_ring_full"));
