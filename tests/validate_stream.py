@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Checks execmond stream lines against proto/stream.schema.json.
 
-    validate_stream.py [--schema FILE] [--expect-invalid] [FILE ...]   (no FILE: stdin)
+    validate_stream.py [--schema FILE] [--expect-invalid] [--markdown] [FILE ...]
+                                                      (no FILE: stdin)
 
 Each input line is one line the daemon wrote (empty lines are ignored). Exit
 status 0 when every line is a JSON object the schema accepts; otherwise 1,
 with the first failing line, its number and why on stdout. Prints
 "ok: N lines" on success. With --expect-invalid every line must be rejected
-(the schema's own negative tests, tests/schema/invalid.jsonl). Needs the jsonschema module (python3-jsonschema).
+(the schema's own negative tests, tests/schema/invalid.jsonl). With
+--markdown the files are Markdown and the lines checked are those of its
+```json blocks (docs/protocol.md's examples). Needs the jsonschema module (python3-jsonschema).
 """
 
 import argparse
@@ -60,6 +63,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--schema", default=DEFAULT_SCHEMA)
     ap.add_argument("--expect-invalid", action="store_true", help="every line must be rejected")
+    ap.add_argument("--markdown", action="store_true", help="check the lines of ```json blocks")
     ap.add_argument("files", nargs="*")
     args = ap.parse_args()
     validator = load_validator(args.schema)
@@ -70,9 +74,13 @@ def main():
     for name in sources:
         f = sys.stdin if name == "-" else open(name, encoding="utf-8", errors="surrogateescape")
         with f:
+            in_block = not args.markdown
             for number, line in enumerate(f, 1):
                 line = line.rstrip("\n")
-                if not line:
+                if args.markdown and line.startswith("```"):
+                    in_block = line.strip() == "```json"
+                    continue
+                if not line or not in_block:
                     continue
                 kind, why = check(validator, line)
                 if args.expect_invalid:
