@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "record_decoder.hpp"
+#include "text.hpp"
 
 #include <csignal>
 #include <fstream>
@@ -195,7 +196,13 @@ Line Daemon::hello_line() const {
     j["type"] = "hello";
     j["protocol"] = 1;
     j["version"] = EXECMOND_VERSION;
-    j["hostname"] = host;
+    // Any bytes may be set as a host name: escape like kernel strings, so a
+    // non-UTF-8 one cannot make dump() throw on every connection.
+    std::string hostname;
+    bool escaped = append_json_text(hostname, host);
+    j["hostname"] = hostname;
+    if (escaped)
+        j["hostname_escaped"] = true;
     j["boot_id"] = read_line("/proc/sys/kernel/random/boot_id");
     j["boot_time"] = BootClock::format_rfc3339(clock_.boot_realtime_ns());
     j["probe_mode"] = probes_->mode_name();

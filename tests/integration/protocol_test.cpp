@@ -17,8 +17,10 @@
 #include <fstream>
 #include <grp.h>
 #include <map>
+#include <optional>
 #include <poll.h>
 #include <random>
+#include <sched.h>
 #include <sstream>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -260,6 +262,48 @@ TEST_CASE("hello is the first line of every connection, even mid-storm", "[proto
     }
     stop = true;
     busy.join();
+}
+
+TEST_CASE("a host name that is not UTF-8 is escaped in hello, not fatal", "[protocol]") {
+    require_root();
+    std::string dir = temp_dir();
+    std::string path = dir + "/events.sock", log_path = dir + "/log";
+    // Its own UTS namespace, so the machine keeps its name.
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(log, 2);
+        const char name[] = "h\xffx";
+        if (unshare(CLONE_NEWUTS) != 0 || sethostname(name, sizeof(name) - 1) != 0)
+            _exit(126);
+        std::string bin = daemon_path();
+        execl(bin.c_str(), bin.c_str(), "--config", "/dev/null", "--log-target", "stderr", "--socket",
+              path.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    std::optional<Client> c;
+    for (int i = 0; i < 200 && !c; ++i) {
+        try {
+            c.emplace(path);
+        } catch (const std::exception&) {
+            std::this_thread::sleep_for(50ms);
+        }
+    }
+    INFO(read_file(log_path));
+    REQUIRE(c);
+    auto hello = c->next();
+    REQUIRE(hello);
+    CHECK((*hello)["hostname"] == "h\\xffx");
+    CHECK((*hello)["hostname_escaped"] == true);
+    c.reset();
+    Client again(path); // still serving
+    CHECK(again.next());
+    kill(pid, SIGTERM);
+    int status = wait_exit(pid, 5s);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("subscribe: events chooses the line types", "[protocol][subscribe]") {
