@@ -83,6 +83,9 @@ void Client::write_more() {
         bytes += l->size();
     }
     in_flight_ = buffers.size();
+    // Stuck means a write that makes no progress: time it from its start, not
+    // from a write that ended before a long idle spell.
+    last_progress_ = std::chrono::steady_clock::now();
     asio::async_write(socket_, buffers,
                       [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
                           if (ec) {

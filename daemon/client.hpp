@@ -81,7 +81,7 @@ private:
     bool write_posted_ = false; // a write_more() is queued on the executor
     bool closed_ = false;
     bool closing_ = false;
-    std::chrono::steady_clock::time_point last_progress_;
+    std::chrono::steady_clock::time_point last_progress_; // last write started or finished
 
     std::array<char, 4096> read_buf_{};
     std::string partial_;

@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "record_decoder.hpp"
+#include "text.hpp"
 
 #include <csignal>
 #include <fstream>
@@ -21,13 +22,6 @@ std::string read_line(const char* path) {
     std::string s;
     std::getline(in, s);
     return s;
-}
-
-std::string error_line(std::string_view message) {
-    nlohmann::ordered_json j;
-    j["type"] = "error";
-    j["message"] = message;
-    return j.dump() + "\n";
 }
 
 } // namespace
@@ -225,10 +219,7 @@ void Daemon::on_request(Client& client, std::string_view line) {
         client.subscription() = sub->subscription;
         client.next_stats =
             std::chrono::steady_clock::now() + std::chrono::seconds(sub->subscription.stats_interval_s);
-        nlohmann::ordered_json j;
-        j["type"] = "subscribed";
-        j["filter"] = sub->subscription.to_json();
-        client.send(std::make_shared<const std::string>(j.dump() + "\n"));
+        client.send(std::make_shared<const std::string>(subscribed_line(sub->subscription)));
     } else if (std::holds_alternative<StatsRequest>(request)) {
         client.send(std::make_shared<const std::string>(stats_line()));
     } else {
@@ -243,7 +234,13 @@ Line Daemon::hello_line() const {
     j["type"] = "hello";
     j["protocol"] = 1;
     j["version"] = EXECMOND_VERSION;
-    j["hostname"] = host;
+    // Any bytes may be set as a host name: escape like kernel strings, so a
+    // non-UTF-8 one cannot make dump() throw on every connection.
+    std::string hostname;
+    bool escaped = append_json_text(hostname, host);
+    j["hostname"] = hostname;
+    if (escaped)
+        j["hostname_escaped"] = true;
     j["boot_id"] = read_line("/proc/sys/kernel/random/boot_id");
     j["boot_time"] = BootClock::format_rfc3339(clock_.boot_realtime_ns());
     j["probe_mode"] = probes_->mode_name();
@@ -262,6 +259,16 @@ std::string Daemon::stats_line() const {
     j["kernel_lost"] = {{"fork", k.fork}, {"exec", k.exec}, {"exit", k.exit}, {"total", k.total()}};
     j["client_lost"] = server_->lines_dropped_total();
     j["clients"] = server_->client_count();
+    auto per_client = nlohmann::ordered_json::array();
+    server_->for_each_client([&](const Client& c) {
+        per_client.push_back({{"id", c.id()},
+                              {"pid", c.peer().pid},
+                              {"uid", c.peer().uid},
+                              {"sent", c.lines_sent()},
+                              {"lost", c.lines_dropped()},
+                              {"queued_bytes", c.queued_bytes()}});
+    });
+    j["per_client"] = std::move(per_client);
     j["process_table"] = table_.size();
     j["ring"] = {{"size", reader_->capacity()}, {"queued", reader_->queued_bytes()}};
     j["wakeups"] = reader_->wakeups();

@@ -36,7 +36,7 @@ public:
     void flush_and_close();
     bool all_flushed() const;
 
-    template <typename Fn> void for_each_client(Fn&& fn) {
+    template <typename Fn> void for_each_client(Fn&& fn) const {
         for (const auto& c : clients_)
             if (!c->closed())
                 fn(*c);

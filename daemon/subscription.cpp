@@ -19,6 +19,14 @@ bool any_glob(const std::vector<std::string>& globs, std::string_view text) {
                        [&](const std::string& g) { return fnmatch(g.c_str(), s.c_str(), 0) == 0; });
 }
 
+// Is `path` the cgroup `prefix` or below it? Whole path components only:
+// "/system.slice" covers "/system.slice/x.service", not "/system.slice2".
+bool in_cgroup(std::string_view path, std::string_view prefix) {
+    if (!path.starts_with(prefix))
+        return false;
+    return path.size() == prefix.size() || prefix.back() == '/' || path[prefix.size()] == '/';
+}
+
 std::vector<std::string> strings(const json& v, const char* key) {
     if (v.is_string())
         return {v.get<std::string>()};
@@ -106,7 +114,7 @@ bool Subscription::matches(const Event& e, std::string_view filename, std::strin
         return false;
     if (!any_glob(comm_globs, e.comm) || !any_glob(filename_globs, filename))
         return false;
-    if (!cgroup_prefix.empty() && !cgroup_path.starts_with(cgroup_prefix))
+    if (!cgroup_prefix.empty() && !in_cgroup(cgroup_path, cgroup_prefix))
         return false;
     if (!descendants_of.empty() && std::none_of(descendants_of.begin(), descendants_of.end(), [&](Pid root) {
             return e.pid == root || (e.ppid != 0 && table.descends_from(e.ppid, root));
@@ -134,9 +142,27 @@ nlohmann::ordered_json Subscription::to_json() const {
     return j;
 }
 
+std::string subscribed_line(const Subscription& s) {
+    nlohmann::ordered_json j;
+    j["type"] = "subscribed";
+    j["filter"] = s.to_json();
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+std::string error_line(std::string_view message) {
+    nlohmann::ordered_json j;
+    j["type"] = "error";
+    j["message"] = message;
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
 Request parse_request(std::string_view line) {
     if (!is_valid_utf8(line))
         return RequestError{"request is not valid UTF-8"};
+    // nlohmann/json stops at a NUL as if the text ended there, which would
+    // accept `{"type":"stats"}\0anything`.
+    if (line.find('\0') != std::string_view::npos)
+        return RequestError{"request contains a NUL byte"};
     json j = json::parse(line, nullptr, false);
     if (j.is_discarded())
         return RequestError{"request is not valid JSON"};

@@ -20,7 +20,7 @@ struct Subscription {
     std::vector<uint32_t> uids;              // empty: any
     std::vector<std::string> comm_globs;     // fnmatch(3) patterns; empty: any
     std::vector<std::string> filename_globs; // exec: the path run; else the image the table knows
-    std::string cgroup_prefix;               // path below the cgroup2 root; empty: any
+    std::string cgroup_prefix;               // cgroup2 path, it and below (whole components); empty: any
     std::vector<Pid> descendants_of;         // the pid itself counts; empty: any
     unsigned stats_interval_s = 0;           // 0: stats only on request
 
@@ -41,5 +41,10 @@ struct RequestError {
 using Request = std::variant<SubscribeRequest, StatsRequest, RequestError>;
 
 Request parse_request(std::string_view line);
+
+// The daemon's answers to requests, each one line ending in '\n':
+// {"type":"subscribed","filter":{...}} and {"type":"error","message":"..."}.
+std::string subscribed_line(const Subscription& s);
+std::string error_line(std::string_view message);
 
 } // namespace execmond

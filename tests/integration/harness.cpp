@@ -1,12 +1,15 @@
 #include "harness.hpp"
 
+#include <catch2/catch_test_macros.hpp>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <poll.h>
 #include <spawn.h>
 #include <sstream>
@@ -20,6 +23,53 @@
 extern char** environ;
 
 namespace execmond::itest {
+
+namespace {
+
+// Lines read while some Daemon lives, checked when the last one goes: one
+// validator run per test rather than one per client.
+std::mutex pending_mutex;
+std::vector<std::string> pending_lines;
+int live_daemons = 0;
+
+void check_stream(const std::vector<std::string>& lines) {
+    if (lines.empty() || std::uncaught_exceptions() != 0)
+        return; // a test that already failed hard: its own message matters
+    std::string report = validate_stream(lines);
+    if (!report.empty())
+        FAIL_CHECK("a line from execmond does not follow proto/stream.schema.json:\n" << report);
+}
+
+} // namespace
+
+std::string validate_stream(const std::vector<std::string>& lines) {
+    const char* script = std::getenv("EXECMOND_STREAM_VALIDATOR");
+    std::string dir = temp_dir();
+    std::string file = dir + "/lines.jsonl";
+    {
+        std::ofstream out(file);
+        for (const auto& l : lines)
+            out << l << '\n';
+    }
+    std::string out;
+    FILE* f =
+        popen(("python3 " + std::string(script ? script : "tests/validate_stream.py") + " " + file + " 2>&1")
+                  .c_str(),
+              "r");
+    int status = -1;
+    if (f) {
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+            out.append(buf, n);
+        status = pclose(f);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (status == 0)
+        return "";
+    return out.empty() ? "validator did not run (python3, tests/validate_stream.py)" : out;
+}
 
 std::string daemon_path() {
     const char* p = std::getenv("EXECMOND_BIN");
@@ -180,6 +230,8 @@ Daemon::Daemon(std::vector<std::string> extra_args, std::chrono::milliseconds re
     close(notify);
     if (!ready)
         throw std::runtime_error("execmond sent no READY=1 within the timeout: " + log());
+    std::lock_guard lock(pending_mutex);
+    ++live_daemons;
 }
 
 Daemon::~Daemon() {
@@ -195,6 +247,13 @@ Daemon::~Daemon() {
                                    std::filesystem::copy_options::overwrite_existing, ec);
     }
     std::filesystem::remove_all(dir_, ec);
+    std::vector<std::string> lines;
+    {
+        std::lock_guard lock(pending_mutex);
+        if (--live_daemons == 0)
+            lines.swap(pending_lines);
+    }
+    check_stream(lines);
 }
 
 int Daemon::stop(std::chrono::milliseconds timeout, std::chrono::milliseconds* took) {
@@ -228,6 +287,15 @@ Client::Client(const std::string& socket_path) {
 Client::~Client() {
     if (fd_ >= 0)
         close(fd_);
+    {
+        std::lock_guard lock(pending_mutex);
+        if (live_daemons > 0) {
+            pending_lines.insert(pending_lines.end(), std::make_move_iterator(seen_.begin()),
+                                 std::make_move_iterator(seen_.end()));
+            return;
+        }
+    }
+    check_stream(seen_);
 }
 
 void Client::send(const std::string& line) {
@@ -243,6 +311,7 @@ std::optional<std::string> Client::next_line(std::chrono::milliseconds timeout) 
         if (nl != std::string::npos) {
             std::string line = buf_.substr(0, nl);
             buf_.erase(0, nl + 1);
+            seen_.push_back(line);
             return line;
         }
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -

@@ -36,6 +36,14 @@ std::string capture(const std::string& command);
 std::set<int> our_bpf_program_ids();
 std::set<int> bpf_link_ids();
 
+// Every line a Client reads is checked against proto/stream.schema.json by
+// tests/validate_stream.py: when the last live Daemon is destroyed, or when
+// the Client is if no Daemon lives. A failure is a Catch2 check failure that
+// quotes the first bad line.
+//
+// Returns "" if every line is valid, else the validator's report.
+std::string validate_stream(const std::vector<std::string>& lines);
+
 class Daemon {
 public:
     // Starts execmond with a fresh socket and waits for READY=1 (via a
@@ -77,6 +85,7 @@ public:
 private:
     int fd_ = -1;
     std::string buf_;
+    std::vector<std::string> seen_; // every line returned, for the schema check
 };
 
 } // namespace execmond::itest

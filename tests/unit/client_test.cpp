@@ -8,6 +8,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 using namespace execmond;
 namespace asio = boost::asio;
@@ -87,4 +88,29 @@ TEST_CASE("request lines: split, CRLF, over-long and binary input", "[client]") 
     CHECK(got[2].empty()); // the over-long line, reported once
     CHECK(got[3] == "{\"c\":3}");
     CHECK(got[4] == std::string("\x00\xff\xfe", 3));
+}
+
+TEST_CASE("stuck is timed from the blocked write, not from before an idle spell", "[client]") {
+    using namespace std::chrono_literals;
+    asio::io_context io;
+    asio::local::stream_protocol::socket ours(io), theirs(io);
+    asio::local::connect_pair(ours, theirs);
+    theirs.set_option(asio::socket_base::receive_buffer_size(4096));
+    ours.set_option(asio::socket_base::send_buffer_size(4096));
+    auto client = std::make_shared<Client>(
+        std::move(ours), 1, PeerCredentials{}, 1 << 20, [](Client&, std::string_view) {},
+        [](Client&, std::string_view) {});
+    client->start();
+    client->send(line(0));
+    io.poll();
+    CHECK(client->idle());
+    std::this_thread::sleep_for(1100ms); // idle longer than the timeout below
+    // One line bigger than the socket holds: the first write after the idle
+    // spell blocks at once.
+    client->send(std::make_shared<const std::string>(std::string(256 * 1024, 'x') + "\n"));
+    io.poll();
+    REQUIRE_FALSE(client->idle());
+    auto now = std::chrono::steady_clock::now();
+    CHECK_FALSE(client->stuck(now, 1s));
+    CHECK(client->stuck(now + 2s, 1s));
 }

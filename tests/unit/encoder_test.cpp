@@ -1,9 +1,14 @@
+#include "client.hpp"
 #include "encoder.hpp"
 #include "record_builder.hpp"
 #include "record_decoder.hpp"
 
 #include <catch2/catch_test_macros.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 using namespace execmond;
 using json = nlohmann::json;
@@ -143,6 +148,13 @@ TEST_CASE("lineage: keys and ancestors, nearest first", "[encoder]") {
     CHECK(j["ancestors"][1]["comm"] == "systemd");
 }
 
+TEST_CASE("a nonsense kernel time saturates instead of overflowing", "[encoder]") {
+    // Found by tests/fuzz/record_fuzz: ktime near 2^64 overflowed int64.
+    CHECK(clock_2026.rfc3339(~0ull) == "2262-04-11T23:47:16.854775807Z");
+    CHECK(clock_2026.rfc3339(1ull << 63) == "2262-04-11T23:47:16.854775807Z");
+    CHECK(clock_2026.rfc3339(0) == "2026-01-01T00:00:00.000000000Z");
+}
+
 TEST_CASE("lost line counts by type", "[encoder]") {
     Encoder enc(clock_2026, {});
     auto j = json::parse(enc.lost(LostCounts{1, 2, 3}, "kernel_ring_full"));
@@ -150,4 +162,58 @@ TEST_CASE("lost line counts by type", "[encoder]") {
     CHECK(j["count"] == 6);
     CHECK(j["reason"] == "kernel_ring_full");
     CHECK(j["by_type"] == json{{"fork", 1}, {"exec", 2}, {"exit", 3}});
+}
+
+TEST_CASE("every line the encoder writes follows proto/stream.schema.json", "[encoder][schema]") {
+    const char* validator = std::getenv("EXECMOND_STREAM_VALIDATOR");
+    if (!validator)
+        SKIP("EXECMOND_STREAM_VALIDATOR not set (meson test sets it)");
+    ProcessInfo self, parent;
+    self.pid = 42;
+    self.start_ticks = 499;
+    self.fork_ppid = 7;
+    parent.pid = 7;
+    parent.start_ticks = 100;
+    parent.comm = "b\xff";
+    parent.filename = "/usr/bin/bash";
+    std::vector<const ProcessInfo*> ancestors{&parent};
+    std::vector<const ProcessInfo*> none;
+    Lineage full{&self, &parent, &ancestors, "/system.slice/x.service"};
+    Lineage bare{nullptr, nullptr, &none, {}};
+    Lineage known{&self, &parent, nullptr, "/"}; // fork and exit lines carry no ancestors
+    Encoder enc(clock_2026, {"^--password="});
+    std::vector<std::string> lines;
+    auto add = [&](const std::vector<char>& bytes, const Lineage& l) {
+        auto r = decode_record(bytes.data(), bytes.size());
+        REQUIRE(std::holds_alternative<Event>(r));
+        lines.push_back(enc.encode(std::get<Event>(r), l));
+    };
+    add(test::exec_record(42, 7, "echo", "/bin/echo", "/bin/echo\0--password=x\0\xff\0"sv), full);
+    add(test::exec_record(42, 7, "e\xfe", "/bin/\xff", "/bin/echo\0cut"sv, 9000), bare);
+    add(test::exec_record(1, 0, "x", "/x", ""), bare);
+    add(test::fork_record(10, 9, "bash"), known);
+    add(test::fork_record(10, 0, ""), {});
+    add(test::exit_record(5, 1, "sh", 3 << 8), known);
+    add(test::exit_record(5, 1, "sh", 11 | 0x80), {});
+    lines.push_back(enc.lost(LostCounts{1, 2, 3}, "kernel_ring_full"));
+    lines.push_back(client_lost_line(17));
+
+    std::string path = "/tmp/execmond-schema-" + std::to_string(getpid()) + ".jsonl";
+    {
+        std::ofstream out(path);
+        for (const auto& l : lines)
+            out << l; // each ends in its newline
+    }
+    std::string cmd = std::string("python3 ") + validator + " " + path + " 2>&1";
+    std::string report;
+    FILE* f = popen(cmd.c_str(), "r");
+    REQUIRE(f);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        report.append(buf, n);
+    int status = pclose(f);
+    std::remove(path.c_str());
+    INFO(report);
+    CHECK(status == 0);
 }

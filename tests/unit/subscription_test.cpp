@@ -40,6 +40,23 @@ TEST_CASE("subscribe filters by type, uid, globs, cgroup and subtree", "[subscri
     CHECK_FALSE(s.matches(fork, "/usr/bin/bash", "/user.slice/u.scope", table));
 }
 
+TEST_CASE("cgroup matches the path and below it, on whole components", "[subscription]") {
+    ProcessTable table{ProcReader("/nonexistent")};
+    auto e = exec(5, 1, 0, "x");
+    auto s = sub(R"({"type":"subscribe","cgroup":"/system.slice"})");
+    CHECK(s.matches(e, "", "/system.slice", table));
+    CHECK(s.matches(e, "", "/system.slice/x.service", table));
+    CHECK_FALSE(s.matches(e, "", "/system.slice2", table));
+    CHECK_FALSE(s.matches(e, "", "/system.slice-other/x", table));
+    CHECK_FALSE(s.matches(e, "", "/system", table));
+    CHECK_FALSE(s.matches(e, "", "", table)); // unknown cgroup
+    auto slash = sub(R"({"type":"subscribe","cgroup":"/system.slice/"})");
+    CHECK(slash.matches(e, "", "/system.slice/x.service", table));
+    CHECK_FALSE(slash.matches(e, "", "/system.slice2", table));
+    auto root = sub(R"({"type":"subscribe","cgroup":"/"})");
+    CHECK(root.matches(e, "", "/user.slice", table));
+}
+
 TEST_CASE("an empty subscribe sees everything", "[subscription]") {
     ProcessTable table{ProcReader("/nonexistent")};
     auto s = sub(R"({"type":"subscribe"})");
@@ -58,4 +75,11 @@ TEST_CASE("invalid requests get a reason", "[subscription]") {
           std::string::npos);
     CHECK(error_of("{\"type\":\"subscribe\",\"comm\":\"\xff\"}") == "request is not valid UTF-8");
     CHECK(std::holds_alternative<StatsRequest>(parse_request(R"({"type":"stats"})")));
+}
+
+TEST_CASE("a NUL byte anywhere makes a request invalid", "[subscription]") {
+    using namespace std::string_view_literals;
+    CHECK(error_of("{\"type\":\"stats\"}\0"sv) == "request contains a NUL byte");
+    CHECK(error_of("{\"type\":\"subscribe\"}\0{\"junk"sv) == "request contains a NUL byte");
+    CHECK(error_of("\0"sv) == "request contains a NUL byte");
 }
