@@ -47,7 +47,7 @@ step build scripts/build.sh build
 step test meson test -C build --print-errorlogs
 step asan bash -c 'scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false &&
   meson test -C build-asan --print-errorlogs --timeout-multiplier 3'
-step fuzz tests/fuzz/run.sh
+step fuzz tests/fuzz/run.sh 30
 step e2e tests/e2e/run.sh
 
 echo "=== test: summary"
