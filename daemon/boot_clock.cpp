@@ -35,14 +35,18 @@ uint64_t BootClock::now_boottime_ns() {
     return static_cast<uint64_t>(read_ns(CLOCK_BOOTTIME));
 }
 
-std::string BootClock::rfc3339(uint64_t boottime_ns) const {
+int64_t BootClock::realtime_ns(uint64_t boottime_ns) const {
     // A kernel time this far out is nonsense; saturate rather than overflow.
     constexpr uint64_t max = std::numeric_limits<int64_t>::max();
     int64_t realtime = 0;
     if (boottime_ns > max ||
         __builtin_add_overflow(boot_realtime_ns_, static_cast<int64_t>(boottime_ns), &realtime))
         realtime = std::numeric_limits<int64_t>::max();
-    return format_rfc3339(realtime);
+    return realtime;
+}
+
+std::string BootClock::rfc3339(uint64_t boottime_ns) const {
+    return format_rfc3339(realtime_ns(boottime_ns));
 }
 
 std::string BootClock::format_rfc3339(int64_t realtime_ns) {

@@ -14,6 +14,8 @@ public:
 
     // Wall-clock time of boot, in ns since the epoch.
     int64_t boot_realtime_ns() const { return boot_realtime_ns_; }
+    // Wall-clock ns of a boottime stamp; saturates on nonsense far-future stamps.
+    int64_t realtime_ns(uint64_t boottime_ns) const;
     std::string rfc3339(uint64_t boottime_ns) const;
 
     static std::string format_rfc3339(int64_t realtime_ns);

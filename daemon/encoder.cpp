@@ -65,7 +65,7 @@ std::vector<std::string_view> Encoder::split_args(std::string_view args) {
 
 // BootClock::rfc3339 without allocating; the date part changes once a second.
 std::string_view Encoder::time_text(KtimeNs boottime_ns) const {
-    int64_t realtime_ns = clock_.boot_realtime_ns() + static_cast<int64_t>(boottime_ns);
+    int64_t realtime_ns = clock_.realtime_ns(boottime_ns);
     int64_t secs = realtime_ns / 1'000'000'000;
     int64_t nsec = realtime_ns % 1'000'000'000;
     if (nsec < 0) {

@@ -55,7 +55,7 @@ build() {
 }
 
 build request_fuzz subscription.cpp text.cpp process_table.cpp proc_reader.cpp
-build record_fuzz record_decoder.cpp encoder.cpp text.cpp boot_clock.cpp process_table.cpp proc_reader.cpp
+build record_fuzz record_decoder.cpp encoder.cpp json_writer.cpp text.cpp boot_clock.cpp process_table.cpp proc_reader.cpp
 
 run() {
     name=$1
