@@ -146,15 +146,11 @@ std::string capture(const std::string& command) {
     return out;
 }
 
-std::set<int> our_bpf_program_ids() {
+std::set<int> bpf_program_ids() {
     std::set<int> ids;
-    auto text = capture("bpftool -j prog list 2>/dev/null");
-    auto j = json::parse(text, nullptr, false);
-    if (!j.is_array())
-        return ids;
-    static const std::set<std::string> ours{"handle_fork", "handle_exec", "handle_exit", "handle_newtask"};
-    for (const auto& p : j)
-        if (p.contains("name") && ours.count(p["name"].get<std::string>()))
+    auto j = json::parse(capture("bpftool -j prog list 2>/dev/null"), nullptr, false);
+    if (j.is_array())
+        for (const auto& p : j)
             ids.insert(p["id"].get<int>());
     return ids;
 }

@@ -32,8 +32,8 @@ int wait_exit(pid_t pid, std::chrono::milliseconds timeout, bool* timed_out = nu
 // Runs a shell command and returns its stdout.
 std::string capture(const std::string& command);
 
-// Ids of loaded BPF programs / links whose name is one of ours.
-std::set<int> our_bpf_program_ids();
+// Ids of every loaded BPF program / link on the machine.
+std::set<int> bpf_program_ids();
 std::set<int> bpf_link_ids();
 
 // Every line a Client reads is checked against proto/stream.schema.json by

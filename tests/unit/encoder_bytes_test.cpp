@@ -182,10 +182,9 @@ TEST_CASE("encoder bytes equal a dumped ordered_json: header fields", "[encoder]
     e.uid = 4294967295u;
     e.parent_source = ParentSource::fork_map;
     same_bytes(enc, {}, e);
-    for (KtimeNs t :
-         {0ull, 1ull, 999'999'999ull, 1'000'000'000ull, 86'399'999'999'999ull, 18'446'744'073ull,
-          // Nonsense far-future stamps saturate like BootClock::rfc3339 (found by record_fuzz).
-          7'885'630'330'861'122'048ull, 1ull << 63, ~0ull}) {
+    for (KtimeNs t : {0ull, 1ull, 999'999'999ull, 1'000'000'000ull, 86'399'999'999'999ull, 18'446'744'073ull,
+                      // Nonsense far-future stamps saturate like BootClock::rfc3339 (found by record_fuzz).
+                      7'885'630'330'861'122'048ull, 1ull << 63, ~0ull}) {
         e.ktime_ns = t;
         same_bytes(enc, {}, e);
     }
