@@ -231,9 +231,28 @@ Daemon::Daemon(std::vector<std::string> extra_args, std::chrono::milliseconds re
 }
 
 Daemon::~Daemon() {
+    // Every daemon a test starts must also stop cleanly: exit 0 on SIGTERM,
+    // which in a sanitizer build includes LeakSanitizer's check at exit.
     if (pid_ > 0) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
+        pid_t pid = pid_;
+        int status = stop(10s);
+        std::string failure;
+        if (status == -1) {
+            kill(pid, SIGKILL);
+            waitpid(pid, nullptr, 0);
+            failure = "did not exit within 10 s of SIGTERM";
+        } else if (WIFSIGNALED(status)) {
+            failure = "was killed by signal " + std::to_string(WTERMSIG(status)) + " after SIGTERM";
+        } else if (WEXITSTATUS(status) != 0) {
+            failure = "exited " + std::to_string(WEXITSTATUS(status)) + " after SIGTERM";
+        }
+        pid_ = pid;
+        if (!failure.empty() && std::uncaught_exceptions() == 0) {
+            std::string text = log();
+            if (text.size() > 6000)
+                text = "..." + text.substr(text.size() - 6000);
+            FAIL_CHECK("execmond " << failure << "; its log ends:\n" << text);
+        }
     }
     std::error_code ec;
     // EXECMOND_TEST_LOGS=DIR keeps every daemon's log there, for a failure's post-mortem.

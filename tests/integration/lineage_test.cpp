@@ -665,5 +665,10 @@ TEST_CASE("churning 200,000 short-lived processes: the table returns to its star
     CHECK(second.st["kernel_lost"]["total"] == 0);
     CHECK(first.table <= first.bound);
     CHECK(second.table <= second.bound);
-    CHECK(rss2 <= rss1 + 2048); // bounded: no growth from one round to the next
+    // Bounded: no growth from one round to the next. AddressSanitizer's
+    // quarantine holds freed memory on purpose, so only a plain build says.
+    if (maps_library(d.pid(), "libasan"))
+        WARN("VmRSS not checked: the daemon runs under AddressSanitizer");
+    else
+        CHECK(rss2 <= rss1 + 2048);
 }

@@ -201,6 +201,10 @@ pid_t wait_descendant(pid_t pid, unsigned depth, const std::string& word, std::c
     return 0;
 }
 
+bool maps_library(pid_t pid, const std::string& name) {
+    return slurp("/proc/" + std::to_string(pid) + "/maps").find(name) != std::string::npos;
+}
+
 uint64_t vm_rss_kib(pid_t pid) {
     std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/status"));
     std::string key;

@@ -60,6 +60,8 @@ std::vector<pid_t> proc_children(pid_t pid);
 pid_t wait_descendant(pid_t pid, unsigned depth, const std::string& word,
                       std::chrono::milliseconds timeout = 10s);
 uint64_t vm_rss_kib(pid_t pid);
+// Whether `pid` has a library whose path contains `name` mapped (libasan: a sanitizer build).
+bool maps_library(pid_t pid, const std::string& name);
 // Ids of the BPF objects a process holds open ("map_id", "prog_id" or
 // "link_id" in /proc/PID/fdinfo): robust to other BPF users on the machine.
 std::set<int> bpf_ids_of(pid_t pid, const std::string& kind);

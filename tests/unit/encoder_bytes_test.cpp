@@ -174,7 +174,9 @@ TEST_CASE("encoder bytes equal a dumped ordered_json: escaped names, exits, fork
 
 TEST_CASE("encoder bytes equal a dumped ordered_json: header fields", "[encoder][bytes]") {
     Encoder enc(clock_2026, {});
-    Event e = decoded(test::exec_record(42, 7, "echo", "/bin/echo", "e\0"sv));
+    // The Event views into the record's bytes: keep them alive.
+    const auto record = test::exec_record(42, 7, "echo", "/bin/echo", "e\0"sv);
+    Event e = decoded(record);
     e.argc = 1;
     e.ns_pid = 3;
     e.pidns_id = 0;
@@ -210,7 +212,9 @@ TEST_CASE("encoder bytes equal a dumped ordered_json: lineage, cached ancestors"
     ProcessInfo init = process(1, 1, "systemd", "");
     std::vector<const ProcessInfo*> ancestors{&parent, &odd, &init};
     Lineage l{&self, &parent, &ancestors, "/system.slice/x\".service"};
-    Event e = decoded(test::exec_record(42, 7, "echo", "/bin/echo", "e\0"sv));
+    // The Event views into the record's bytes: keep them alive.
+    const auto record = test::exec_record(42, 7, "echo", "/bin/echo", "e\0"sv);
+    Event e = decoded(record);
     same_bytes(enc, {}, e, l);
     CHECK(enc.cached_ancestors() == 3);
 
