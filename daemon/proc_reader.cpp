@@ -1,10 +1,12 @@
 #include "proc_reader.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <dirent.h>
 #include <fcntl.h>
 #include <memory>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 #include <unordered_map>
 
@@ -159,6 +161,31 @@ std::optional<ProcSnapshot> ProcReader::read(Pid pid) const {
     if (n > 0)
         s->exe.assign(exe, static_cast<size_t>(n));
     return s;
+}
+
+std::vector<ProcSnapshot> ProcReader::read_all(unsigned threads) const {
+    const std::vector<Pid> pids = list_pids();
+    // A thread costs ~50 µs to start; below a few hundred processes one is enough.
+    constexpr size_t per_thread_min = 256;
+    size_t shards = std::clamp<size_t>(pids.size() / per_thread_min, 1, std::max(threads, 1u));
+    std::vector<std::vector<std::optional<ProcSnapshot>>> out(shards);
+    // Shard i reads pids i, i + shards, ...: neighbours in /proc cost alike.
+    auto read_shard = [&](size_t i) {
+        for (size_t k = i; k < pids.size(); k += shards)
+            out[i].push_back(read(pids[k]));
+    };
+    {
+        std::vector<std::jthread> workers;
+        for (size_t i = 1; i < shards; ++i)
+            workers.emplace_back(read_shard, i);
+        read_shard(0);
+    }
+    std::vector<ProcSnapshot> all;
+    all.reserve(pids.size());
+    for (size_t k = 0; k < pids.size(); ++k)
+        if (auto& s = out[k % shards][k / shards])
+            all.push_back(std::move(*s));
+    return all;
 }
 
 std::vector<Pid> ProcReader::descendants(Pid root) const {

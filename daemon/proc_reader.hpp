@@ -29,6 +29,10 @@ public:
     std::optional<ProcSnapshot> read_stat(Pid pid) const;
     // Everything the table keeps.
     std::optional<ProcSnapshot> read(Pid pid) const;
+    // read() of every listed pid (gone ones skipped), in list order, spread
+    // over up to `threads` threads: the kernel's cost of /proc/PID/stat and
+    // status is most of execmond's start-up on a machine with many processes.
+    std::vector<ProcSnapshot> read_all(unsigned threads) const;
     // Children of every pid, for walking subtrees (--follow).
     std::vector<Pid> descendants(Pid root) const;
 

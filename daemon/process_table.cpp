@@ -1,5 +1,8 @@
 #include "process_table.hpp"
 
+#include <algorithm>
+#include <thread>
+
 namespace execmond {
 
 std::string ProcessInfo::key() const {
@@ -11,9 +14,8 @@ ProcessTable::ProcessTable(ProcReader proc) : proc_(std::move(proc)) {}
 void ProcessTable::seed() {
     if (!proc_enabled_)
         return;
-    for (Pid pid : proc_.list_pids())
-        if (auto s = proc_.read(pid))
-            seed_one(*s);
+    for (const ProcSnapshot& s : proc_.read_all(std::clamp(std::thread::hardware_concurrency(), 2u, 8u)))
+        seed_one(s);
 }
 
 void ProcessTable::seed_one(const ProcSnapshot& s) {

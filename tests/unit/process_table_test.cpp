@@ -61,6 +61,40 @@ Event exit_of(Pid pid, Pid ppid, uint64_t start_ns, uint64_t at_ns) {
 
 } // namespace
 
+TEST_CASE("seeding many processes over several threads reads each exactly once, in /proc's order",
+          "[table][proc]") {
+    FakeProc proc;
+    for (Pid pid = 2; pid < 1002; ++pid)
+        proc.add(pid, pid / 2, 1000 + pid, "p" + std::to_string(pid), pid % 7);
+    // Listed but gone by the time it is read (a directory without files).
+    fs::create_directories(proc.root / "5000");
+    ProcReader reader(proc.root.string());
+    auto pids = reader.list_pids();
+    REQUIRE(pids.size() == 1001);
+    auto one = reader.read_all(1);
+    auto many = reader.read_all(4);
+    REQUIRE(one.size() == 1000);
+    REQUIRE(many.size() == 1000);
+    size_t k = 0;
+    for (Pid pid : pids) {
+        if (pid == 5000)
+            continue;
+        INFO("pid " << pid);
+        CHECK(one[k].pid == pid);
+        CHECK(many[k].pid == pid);
+        CHECK(many[k].ppid == pid / 2);
+        CHECK(many[k].start_ticks == 1000 + pid);
+        CHECK(many[k].comm == "p" + std::to_string(pid));
+        CHECK(many[k].uid == pid % 7);
+        ++k;
+    }
+    ProcessTable t{ProcReader(proc.root.string())};
+    t.seed();
+    CHECK(t.size() == 1000);
+    REQUIRE(t.find(777));
+    CHECK(t.find(777)->ppid == 388);
+}
+
 TEST_CASE("seeded processes have keys that match the probes' start times", "[table]") {
     FakeProc proc;
     proc.add(1, 0, 5, "init");
