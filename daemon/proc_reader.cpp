@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <memory>
 #include <sys/stat.h>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 #include <unordered_map>
@@ -176,9 +177,16 @@ std::vector<ProcSnapshot> ProcReader::read_all(unsigned threads) const {
     };
     {
         std::vector<std::jthread> workers;
-        for (size_t i = 1; i < shards; ++i)
-            workers.emplace_back(read_shard, i);
-        read_shard(0);
+        std::vector<size_t> here{0};
+        for (size_t i = 1; i < shards; ++i) {
+            try {
+                workers.emplace_back(read_shard, i);
+            } catch (const std::system_error&) {
+                here.push_back(i); // no thread to be had (a task limit): read it on this one
+            }
+        }
+        for (size_t i : here)
+            read_shard(i);
     }
     std::vector<ProcSnapshot> all;
     all.reserve(pids.size());

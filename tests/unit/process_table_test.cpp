@@ -6,6 +6,9 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace execmond;
 namespace fs = std::filesystem;
@@ -93,6 +96,33 @@ TEST_CASE("seeding many processes over several threads reads each exactly once, 
     CHECK(t.size() == 1000);
     REQUIRE(t.find(777));
     CHECK(t.find(777)->ppid == 388);
+}
+
+TEST_CASE("seeding reads everything on one thread when no more threads can be had", "[table][proc]") {
+    FakeProc proc;
+    for (Pid pid = 2; pid < 1002; ++pid)
+        proc.add(pid, 1, 1000 + pid, "p");
+    fs::permissions(proc.root, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                   fs::perms::others_read | fs::perms::others_exec);
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // A user at its process limit: every thread creation fails with EAGAIN.
+        if (getuid() == 0 && setuid(65534) != 0)
+            _exit(3);
+        rlimit one{1, 1};
+        if (setrlimit(RLIMIT_NPROC, &one) != 0)
+            _exit(4);
+        try {
+            _exit(ProcReader(proc.root.string()).read_all(4).size() == 1000 ? 0 : 1);
+        } catch (...) {
+            _exit(2);
+        }
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("seeded processes have keys that match the probes' start times", "[table]") {
