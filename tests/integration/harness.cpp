@@ -63,6 +63,7 @@ void check_stream(const std::vector<std::string>& lines) {
 
 std::string validate_stream(const std::vector<std::string>& lines) {
     const char* script = std::getenv("EXECMOND_STREAM_VALIDATOR");
+    const char* python = std::getenv("EXECMOND_PYTHON"); // meson sets it; else Debian's
     std::string dir = temp_dir();
     std::string file = dir + "/lines.jsonl";
     {
@@ -71,10 +72,10 @@ std::string validate_stream(const std::vector<std::string>& lines) {
             out << l << '\n';
     }
     std::string out;
-    FILE* f =
-        popen(("python3 " + std::string(script ? script : "tests/validate_stream.py") + " " + file + " 2>&1")
-                  .c_str(),
-              "r");
+    FILE* f = popen((std::string(python ? python : "/usr/bin/python3") + " " +
+                     std::string(script ? script : "tests/validate_stream.py") + " " + file + " 2>&1")
+                        .c_str(),
+                    "r");
     int status = -1;
     if (f) {
         char buf[4096];

@@ -204,7 +204,9 @@ TEST_CASE("every line the encoder writes follows proto/stream.schema.json", "[en
         for (const auto& l : lines)
             out << l; // each ends in its newline
     }
-    std::string cmd = std::string("python3 ") + validator + " " + path + " 2>&1";
+    const char* python = std::getenv("EXECMOND_PYTHON"); // meson sets it; else Debian's
+    std::string cmd =
+        std::string(python ? python : "/usr/bin/python3") + " " + validator + " " + path + " 2>&1";
     std::string report;
     FILE* f = popen(cmd.c_str(), "r");
     REQUIRE(f);
