@@ -617,26 +617,23 @@ def storm_summary(per, clean_pct):
 def tap_run(args, count, rate, extra=(), label="execmond", rss_every=None, stall=None):
     """execmond + tap at a rate (None = max). Returns tap's figures plus CPU and memory.
 
-    stall=(after_s, for_s): SIGSTOP the daemon that long into the storm (0: before the
-    spawner starts, so that no storm, however fast, can end before the stop), SIGCONT it
-    for_s later, so that its kernel ring overflows for certain."""
+    stall=SECONDS: SIGSTOP the daemon before the spawner starts (so that no storm, however
+    fast, can end before the stop) and SIGCONT it SECONDS later, so that its kernel ring
+    overflows for certain."""
     run = new_run()
     mon = Execmond(args, run, extra=extra, client="tap", count=count, label=label)
     mon.start()
     time.sleep(0.2)
     meter = CpuMeter([mon.daemon_pid, mon.procs[1].pid])
     meter.start()
-    if stall and stall[0] == 0:
+    if stall:
         os.kill(mon.daemon_pid, signal.SIGSTOP)
     t0 = time.monotonic()
     sp = subprocess.Popen([tool("storm"), "--count", str(count), "--run", run] +
                           (["--rate", str(rate)] if rate else []), stdout=subprocess.PIPE, text=True)
     rss = []
     if stall:
-        if stall[0] > 0:
-            time.sleep(stall[0])
-            os.kill(mon.daemon_pid, signal.SIGSTOP)
-        time.sleep(stall[1])
+        time.sleep(stall)
         os.kill(mon.daemon_pid, signal.SIGCONT)
     while sp.poll() is None:
         if rss_every:
@@ -757,7 +754,7 @@ def phase_tinyring(args, results):
     # --follow this process: the lost counts then cover only the bench's own execs, not
     # whatever else the machine runs meanwhile, so the sum can be exact.
     extra = ["--ring-size", str(args.tiny_ring), "--follow", str(os.getpid())]
-    r = tap_run(args, args.tiny_count, None, extra=extra, label="execmond-tiny", stall=(0, 0.3))
+    r = tap_run(args, args.tiny_count, None, extra=extra, label="execmond-tiny", stall=0.3)
     t = r["tap"]
     n = r["storm"]["spawned"]
     r["exact"] = t["tokens"] + t["lost_exec"] == n and t["lost_exec_known"]

@@ -3,8 +3,8 @@
 # a 64 KiB kernel ring and the daemon stopped (SIGSTOP) from just before an exec storm
 # until 0.3 s into it, so records are certainly lost (the check fails if none were); the
 # execs delivered to the client plus the execs counted in the stream's `lost` lines must
-# equal the execs spawned, exactly, and execmond must still exit 0 on SIGTERM. Also a small storm through the default ring
-# with nothing lost. About 20 s.
+# equal the execs spawned, exactly, and execmond must still exit 0 on SIGTERM. Also a
+# small storm through the default ring with nothing lost. About 20 s.
 #
 #   bench/smoke.sh EXECMOND_BINARY
 #
