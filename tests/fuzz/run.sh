@@ -35,7 +35,8 @@ fi
 mkdir -p "$out"
 flags="-std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -Wall -Wextra -Werror
-       -I$top/daemon -I$top/proto -DEXECMOND_VERSION=\"fuzz\""
+       -I$top/daemon/common -I$top/daemon/kernel -I$top/daemon/lineage -I$top/daemon/stream
+       -I$top/proto -DEXECMOND_VERSION=\"fuzz\""
 
 build() {
     name=$1
@@ -54,8 +55,10 @@ build() {
     "$CXX" $flags -o "$out/$name" "$here/$name.cpp" $srcs
 }
 
-build request_fuzz subscription.cpp text.cpp process_table.cpp proc_reader.cpp
-build record_fuzz record_decoder.cpp encoder.cpp json_writer.cpp text.cpp boot_clock.cpp process_table.cpp proc_reader.cpp
+build request_fuzz stream/subscription.cpp stream/text.cpp lineage/process_table.cpp lineage/proc_reader.cpp \
+    common/event.cpp
+build record_fuzz kernel/record_decoder.cpp stream/encoder.cpp stream/json_writer.cpp stream/text.cpp \
+    lineage/boot_clock.cpp lineage/process_table.cpp lineage/proc_reader.cpp common/event.cpp
 
 run() {
     name=$1

@@ -4,8 +4,8 @@
 // on destruction. Owns every kernel object it creates.
 #pragma once
 
-#include "encoder.hpp"
-#include "options.hpp"
+#include "event.hpp"
+#include "exit_codes.hpp"
 #include "tracefs.hpp"
 
 #include <bpf/libbpf.h>
@@ -16,6 +16,8 @@
 #include <vector>
 
 namespace execmond {
+
+enum class ProbeMode { automatic, btf, classic };
 
 struct ProbeConfig {
     ProbeMode mode = ProbeMode::automatic;

@@ -60,10 +60,10 @@ bool in_group(uid_t uid, gid_t primary, gid_t wanted) {
 
 } // namespace
 
-SocketServer::SocketServer(asio::io_context& io, const Options& options, HelloFactory hello,
+SocketServer::SocketServer(asio::io_context& io, const SocketConfig& config, HelloFactory hello,
                            RequestHandler on_request)
-    : io_(io), acceptor_(io), path_(options.socket_path), allow_uids_(options.allow_uids),
-      allow_gids_(options.allow_gids), queue_limit_(options.client_queue_bytes), hello_(std::move(hello)),
+    : io_(io), acceptor_(io), path_(config.path), allow_uids_(config.allow_uids),
+      allow_gids_(config.allow_gids), queue_limit_(config.client_queue_bytes), hello_(std::move(hello)),
       on_request_(std::move(on_request)) {
     int n = sd_listen_fds(1);
     if (n > 1)
@@ -80,10 +80,10 @@ SocketServer::SocketServer(asio::io_context& io, const Options& options, HelloFa
         log::info("serving on " + path_ + " (socket activation)", {{"EXECMOND_SOCKET", path_}});
         return;
     }
-    create_socket(options);
+    create_socket(config);
 }
 
-void SocketServer::create_socket(const Options& options) {
+void SocketServer::create_socket(const SocketConfig& config) {
     namespace fs = std::filesystem;
     fs::path p(path_);
     std::error_code ec;
@@ -114,16 +114,16 @@ void SocketServer::create_socket(const Options& options) {
     acceptor_.listen(asio::socket_base::max_listen_connections, bec);
     if (bec)
         throw std::runtime_error("listen on " + path_ + ": " + bec.message());
-    if (!options.socket_group.empty()) {
-        if (const group* g = getgrnam(options.socket_group.c_str())) {
+    if (!config.group.empty()) {
+        if (const group* g = getgrnam(config.group.c_str())) {
             if (chown(path_.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
-                throw sys_error("chown socket " + path_ + " to group " + options.socket_group);
+                throw sys_error("chown socket " + path_ + " to group " + config.group);
         } else {
-            log::warning("group " + options.socket_group + " does not exist; socket " + path_ +
+            log::warning("group " + config.group + " does not exist; socket " + path_ +
                          " keeps its default group");
         }
     }
-    if (chmod(path_.c_str(), options.socket_mode) != 0)
+    if (chmod(path_.c_str(), config.mode) != 0)
         throw sys_error("chmod socket " + path_);
     log::info("serving on " + path_, {{"EXECMOND_SOCKET", path_}});
 }

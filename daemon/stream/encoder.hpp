@@ -18,13 +18,6 @@
 
 namespace execmond {
 
-struct LostCounts {
-    uint64_t fork = 0;
-    uint64_t exec = 0;
-    uint64_t exit = 0;
-    uint64_t total() const { return fork + exec + exit; }
-};
-
 // What the table knows around an event, looked up by the caller.
 struct Lineage {
     const ProcessInfo* self = nullptr;

@@ -35,8 +35,15 @@ int Daemon::run() {
     std::signal(SIGPIPE, SIG_IGN);
     // Probes first: privilege and kernel problems are the likeliest failures.
     start_probes();
+    SocketConfig socket;
+    socket.path = options_.socket_path;
+    socket.mode = options_.socket_mode;
+    socket.group = options_.socket_group;
+    socket.allow_uids = options_.allow_uids;
+    socket.allow_gids = options_.allow_gids;
+    socket.client_queue_bytes = options_.client_queue_bytes;
     server_ = std::make_unique<SocketServer>(
-        io_, options_, [this] { return hello_line(); },
+        io_, socket, [this] { return hello_line(); },
         [this](Client& c, std::string_view line) { on_request(c, line); });
     probes_->attach();
     seed();

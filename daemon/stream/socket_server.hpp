@@ -4,7 +4,6 @@
 #pragma once
 
 #include "client.hpp"
-#include "options.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -17,6 +16,15 @@
 
 namespace execmond {
 
+struct SocketConfig {
+    std::string path = "/run/execmond/events.sock"; // unless systemd passes a socket
+    mode_t mode = 0660;
+    std::string group = "execmond";
+    std::vector<uid_t> allow_uids; // besides root
+    std::vector<gid_t> allow_gids;
+    size_t client_queue_bytes = 4u << 20;
+};
+
 class SocketServer {
 public:
     // Builds the line a new client gets first.
@@ -24,7 +32,7 @@ public:
     using RequestHandler = std::function<void(Client&, std::string_view line)>;
 
     // Throws std::runtime_error with the path and the reason.
-    SocketServer(boost::asio::io_context& io, const Options& options, HelloFactory hello,
+    SocketServer(boost::asio::io_context& io, const SocketConfig& config, HelloFactory hello,
                  RequestHandler on_request);
     ~SocketServer();
     SocketServer(const SocketServer&) = delete;
@@ -52,7 +60,7 @@ public:
 private:
     void accept_next();
     bool allowed(const PeerCredentials& peer) const;
-    void create_socket(const Options& options);
+    void create_socket(const SocketConfig& config);
 
     boost::asio::io_context& io_;
     boost::asio::local::stream_protocol::acceptor acceptor_;

@@ -2,7 +2,9 @@
 // Boost.Program_options and validated into typed settings.
 #pragma once
 
+#include "exit_codes.hpp"
 #include "log.hpp"
+#include "probes.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -11,8 +13,6 @@
 #include <vector>
 
 namespace execmond {
-
-enum class ProbeMode { automatic, btf, classic };
 
 struct Options {
     std::string config_path = "/etc/execmond/execmond.conf";
@@ -36,9 +36,6 @@ struct Options {
 };
 
 inline constexpr unsigned max_ancestors_depth = 64;
-
-// Exit codes, as in systemd's conventions.
-enum ExitCode { exit_ok = 0, exit_failure = 1, exit_usage = 2, exit_no_permission = 4 };
 
 struct ParseResult {
     std::optional<Options> options; // set when the daemon should run

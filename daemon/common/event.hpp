@@ -47,6 +47,14 @@ struct Event {
     uint32_t exit_status = 0;
 };
 
+// Records lost, by the kind of event they held.
+struct LostCounts {
+    uint64_t fork = 0;
+    uint64_t exec = 0;
+    uint64_t exit = 0;
+    uint64_t total() const { return fork + exec + exit; }
+};
+
 const char* to_string(EventKind k);
 const char* to_string(ParentSource s);
 
