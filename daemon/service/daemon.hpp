@@ -1,12 +1,17 @@
-// Wires the pipeline together and runs it on one Asio loop:
-// probes -> ring reader -> process table -> encoder -> socket server.
+// The daemon's life cycle on one Asio loop: start the stages in order
+// (probes -> ring reader -> process table -> pipeline -> socket server),
+// housekeeping and watchdog timers, and a bounded shutdown that ends when the
+// last client has been flushed or a deadline passes. The per-record work is
+// the Pipeline's (stream/pipeline.hpp); every line's text is the protocol's.
 #pragma once
 
 #include "boot_clock.hpp"
 #include "cgroup_paths.hpp"
 #include "encoder.hpp"
+#include "fanout.hpp"
 #include "notifier.hpp"
 #include "options.hpp"
+#include "pipeline.hpp"
 #include "probes.hpp"
 #include "process_table.hpp"
 #include "ring_reader.hpp"
@@ -21,14 +26,6 @@
 
 namespace execmond {
 
-struct Counters {
-    uint64_t fork = 0;
-    uint64_t exec = 0;
-    uint64_t exit = 0;
-    uint64_t decode_errors = 0;
-    uint64_t lines = 0;
-};
-
 class Daemon {
 public:
     explicit Daemon(Options options);
@@ -36,20 +33,17 @@ public:
     int run();
 
 private:
-    void start_probes();
-    void seed();
-    void on_record(const void* data, size_t size);
-    void correct_parent(Event& e);
-    void after_drain();
-    void check_kernel_drops();
-    void on_request(Client& client, std::string_view line);
+    void start();
+    void wait_signal();
+    void on_drained();
+    void report_kernel_drops();
     void tick();
     void schedule_tick();
     void schedule_watchdog(std::chrono::microseconds interval);
     void shutdown(const char* why);
-    void poll_flush();
-    Line hello_line() const;
-    std::string stats_line() const;
+    void drain_for_shutdown();
+    std::string hello() const;
+    std::string stats() const;
     std::string status_text() const;
 
     Options options_;
@@ -60,19 +54,15 @@ private:
     ProcessTable table_;
     CgroupPaths cgroups_;
     Encoder encoder_;
+    Fanout fanout_;
     std::optional<Probes> probes_;
+    std::optional<Pipeline> pipeline_;
     std::unique_ptr<SocketServer> server_;
     std::unique_ptr<RingReader> reader_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer tick_timer_;
     boost::asio::steady_timer watchdog_timer_;
-    boost::asio::steady_timer shutdown_timer_;
-    std::chrono::steady_clock::time_point flush_deadline_{};
-    std::chrono::steady_clock::time_point drain_deadline_{};
-    LostCounts shutdown_lost_{}; // records left in the ring when the drain deadline passed
-    std::vector<const ProcessInfo*> ancestors_;
-    uint64_t monotonic_to_boottime_ns_ = 0; // records' CLOCK_MONOTONIC -> CLOCK_BOOTTIME
-    Counters counters_;
+    boost::asio::steady_timer shutdown_deadline_;
     LostCounts kernel_lost_reported_;
     std::chrono::steady_clock::time_point last_drop_check_{};
     std::chrono::steady_clock::time_point started_;

@@ -11,15 +11,6 @@ namespace execmond {
 
 namespace asio = boost::asio;
 
-std::string client_lost_line(uint64_t count) {
-    nlohmann::ordered_json j;
-    j["type"] = "lost";
-    j["time"] = BootClock().rfc3339(BootClock::now_boottime_ns());
-    j["count"] = count;
-    j["reason"] = "client_slow";
-    return j.dump() + "\n";
-}
-
 Client::Client(Socket socket, uint64_t id, PeerCredentials peer, size_t queue_limit, LineHandler on_line,
                CloseHandler on_close)
     : socket_(std::move(socket)), id_(id), peer_(peer), queue_limit_(queue_limit),
@@ -63,7 +54,7 @@ void Client::write_more() {
         return;
     if (pending_lost_ != 0) {
         // The gap is right here: before the oldest line still queued.
-        auto lost = std::make_shared<const std::string>(client_lost_line(pending_lost_));
+        auto lost = share(client_slow_line(BootClock(), pending_lost_));
         queued_bytes_ += lost->size();
         queue_.push_front(std::move(lost));
         pending_lost_ = 0;

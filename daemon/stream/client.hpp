@@ -4,7 +4,7 @@
 // is) and never slows the ring drain or any other client.
 #pragma once
 
-#include "subscription.hpp"
+#include "fanout.hpp"
 
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,15 +19,13 @@
 
 namespace execmond {
 
-using Line = std::shared_ptr<const std::string>;
-
 struct PeerCredentials {
     pid_t pid = 0;
     uid_t uid = 0;
     gid_t gid = 0;
 };
 
-class Client : public std::enable_shared_from_this<Client> {
+class Client : public Subscriber, public std::enable_shared_from_this<Client> {
 public:
     using Socket = boost::asio::local::stream_protocol::socket;
     // Called with each complete line the client sends (without the '\n').
@@ -42,7 +40,7 @@ public:
 
     void start();
     // Queues a line; drops the oldest unsent lines if the queue is full.
-    void send(const Line& line);
+    void send(const Line& line) override;
     // Writes what is queued, then closes (used at shutdown).
     void close_after_flush();
     void close(std::string_view reason);
@@ -54,6 +52,7 @@ public:
     uint64_t id() const { return id_; }
     const PeerCredentials& peer() const { return peer_; }
     Subscription& subscription() { return subscription_; }
+    const Subscription& subscription() const override { return subscription_; }
     uint64_t lines_dropped() const { return dropped_total_; }
     uint64_t lines_sent() const { return sent_total_; }
     size_t queued_bytes() const { return queued_bytes_; }
@@ -87,8 +86,5 @@ private:
     std::string partial_;
     bool discarding_ = false; // inside an over-long line
 };
-
-// A `lost` line telling a slow client how many lines it missed.
-std::string client_lost_line(uint64_t count);
 
 } // namespace execmond

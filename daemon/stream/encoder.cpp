@@ -5,11 +5,8 @@
 #include <charconv>
 #include <cstdio>
 #include <ctime>
-#include <nlohmann/json.hpp>
 
 namespace execmond {
-
-using json = nlohmann::ordered_json;
 
 namespace {
 
@@ -33,12 +30,6 @@ std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
     *at++ = ':';
     at = std::to_chars(at, end, p.start_ticks).ptr;
     return {buf.data(), static_cast<size_t>(at - buf.data())};
-}
-
-std::string to_line(const json& j) {
-    std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
-    line.push_back('\n');
-    return line;
 }
 
 } // namespace
@@ -269,17 +260,6 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
     line.append(w.str());
     line.push_back('\n');
     return line;
-}
-
-std::string Encoder::lost(const LostCounts& counts, std::string_view reason) const {
-    json j;
-    j["type"] = "lost";
-    j["time"] = clock_.rfc3339(BootClock::now_boottime_ns());
-    j["count"] = counts.total();
-    j["reason"] = reason;
-    if (counts.total() != 0 && reason == "kernel_ring_full")
-        j["by_type"] = {{"fork", counts.fork}, {"exec", counts.exec}, {"exit", counts.exit}};
-    return to_line(j);
 }
 
 } // namespace execmond

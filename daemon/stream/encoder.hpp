@@ -34,7 +34,6 @@ public:
     Encoder(const BootClock& clock, const std::vector<std::string>& redact_patterns);
 
     std::string encode(const Event& e, const Lineage& lineage) const;
-    std::string lost(const LostCounts& counts, std::string_view reason) const;
 
     // Splits the NUL-separated argument area into argv (a missing final NUL
     // means the last argument was cut).

@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
+#include <utility>
 
 namespace execmond {
 
@@ -60,9 +62,9 @@ bool in_group(uid_t uid, gid_t primary, gid_t wanted) {
 
 } // namespace
 
-SocketServer::SocketServer(asio::io_context& io, const SocketConfig& config, HelloFactory hello,
-                           RequestHandler on_request)
-    : io_(io), acceptor_(io), path_(config.path), allow_uids_(config.allow_uids),
+SocketServer::SocketServer(asio::io_context& io, const SocketConfig& config, Fanout& fanout,
+                           HelloFactory hello, RequestHandler on_request)
+    : io_(io), fanout_(fanout), acceptor_(io), path_(config.path), allow_uids_(config.allow_uids),
       allow_gids_(config.allow_gids), queue_limit_(config.client_queue_bytes), hello_(std::move(hello)),
       on_request_(std::move(on_request)) {
     int n = sd_listen_fds(1);
@@ -129,6 +131,8 @@ void SocketServer::create_socket(const SocketConfig& config) {
 }
 
 SocketServer::~SocketServer() {
+    for (auto& c : clients_)
+        fanout_.remove(*c);
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     if (owns_path_)
@@ -171,10 +175,8 @@ void SocketServer::accept_next() {
             log::notice("refused client " + who + " (not in --allow-uid/--allow-group)",
                         {{"EXECMOND_CLIENT_PID", std::to_string(peer.pid)},
                          {"EXECMOND_CLIENT_UID", std::to_string(peer.uid)}});
-            static const std::string refusal =
-                "{\"type\":\"error\",\"message\":\"permission denied: uid not allowed\"}\n";
             boost::system::error_code ignored;
-            asio::write(socket, asio::buffer(refusal), ignored);
+            asio::write(socket, asio::buffer(refusal_line()), ignored);
             socket.close(ignored);
             accept_next();
             return;
@@ -188,15 +190,19 @@ void SocketServer::accept_next() {
                           ") closed: " + std::string(reason) + "; " + std::to_string(c.lines_sent()) +
                           " lines sent, " + std::to_string(c.lines_dropped()) + " dropped");
                 dropped_by_closed_ += c.lines_dropped();
+                fanout_.remove(c);
                 auto it = std::find_if(clients_.begin(), clients_.end(),
                                        [&](const std::shared_ptr<Client>& p) { return p.get() == &c; });
                 if (it != clients_.end())
                     clients_.erase(it);
+                if (clients_.empty() && on_all_closed_)
+                    asio::post(io_, std::exchange(on_all_closed_, {}));
             });
         log::info("client " + std::to_string(id) + " connected: " + who,
                   {{"EXECMOND_CLIENT_PID", std::to_string(peer.pid)},
                    {"EXECMOND_CLIENT_UID", std::to_string(peer.uid)}});
         clients_.push_back(client);
+        fanout_.add(*client);
         client->send(hello_());
         client->start();
         accept_next();
@@ -209,14 +215,13 @@ void SocketServer::stop_accepting() {
     acceptor_.close(ignored);
 }
 
-void SocketServer::flush_and_close() {
+void SocketServer::flush_and_close(std::function<void()> done) {
+    on_all_closed_ = std::move(done);
     auto copy = clients_; // closing edits the list
     for (auto& c : copy)
         c->close_after_flush();
-}
-
-bool SocketServer::all_flushed() const {
-    return clients_.empty();
+    if (clients_.empty())
+        asio::post(io_, std::exchange(on_all_closed_, {}));
 }
 
 void SocketServer::reap_stuck(std::chrono::seconds timeout) {

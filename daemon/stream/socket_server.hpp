@@ -4,6 +4,7 @@
 #pragma once
 
 #include "client.hpp"
+#include "fanout.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -32,17 +33,17 @@ public:
     using RequestHandler = std::function<void(Client&, std::string_view line)>;
 
     // Throws std::runtime_error with the path and the reason.
-    SocketServer(boost::asio::io_context& io, const SocketConfig& config, HelloFactory hello,
+    SocketServer(boost::asio::io_context& io, const SocketConfig& config, Fanout& fanout, HelloFactory hello,
                  RequestHandler on_request);
     ~SocketServer();
     SocketServer(const SocketServer&) = delete;
     SocketServer& operator=(const SocketServer&) = delete;
 
     void start();
-    // Stops accepting and closes each client once its queue is written.
     void stop_accepting();
-    void flush_and_close();
-    bool all_flushed() const;
+    // Closes each client once its queue is written; `done` runs (posted) when
+    // the last one has closed.
+    void flush_and_close(std::function<void()> done);
 
     template <typename Fn> void for_each_client(Fn&& fn) const {
         for (const auto& c : clients_)
@@ -63,6 +64,7 @@ private:
     void create_socket(const SocketConfig& config);
 
     boost::asio::io_context& io_;
+    Fanout& fanout_;
     boost::asio::local::stream_protocol::acceptor acceptor_;
     std::string path_;
     bool activated_ = false;
@@ -75,6 +77,7 @@ private:
     std::vector<std::shared_ptr<Client>> clients_;
     uint64_t next_id_ = 1;
     uint64_t dropped_by_closed_ = 0;
+    std::function<void()> on_all_closed_;
 };
 
 } // namespace execmond

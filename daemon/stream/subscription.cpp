@@ -142,20 +142,6 @@ nlohmann::ordered_json Subscription::to_json() const {
     return j;
 }
 
-std::string subscribed_line(const Subscription& s) {
-    nlohmann::ordered_json j;
-    j["type"] = "subscribed";
-    j["filter"] = s.to_json();
-    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
-}
-
-std::string error_line(std::string_view message) {
-    nlohmann::ordered_json j;
-    j["type"] = "error";
-    j["message"] = message;
-    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
-}
-
 Request parse_request(std::string_view line) {
     if (!is_valid_utf8(line))
         return RequestError{"request is not valid UTF-8"};

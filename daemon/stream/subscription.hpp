@@ -42,9 +42,4 @@ using Request = std::variant<SubscribeRequest, StatsRequest, RequestError>;
 
 Request parse_request(std::string_view line);
 
-// The daemon's answers to requests, each one line ending in '\n':
-// {"type":"subscribed","filter":{...}} and {"type":"error","message":"..."}.
-std::string subscribed_line(const Subscription& s);
-std::string error_line(std::string_view message);
-
 } // namespace execmond

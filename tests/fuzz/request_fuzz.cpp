@@ -1,6 +1,7 @@
 // libFuzzer target: one line a client sends, handled as the daemon does
 // (parse_request, then the answer line) and the resulting filter applied to
 // an event. The answer must always be one line of valid JSON.
+#include "protocol.hpp"
 #include "subscription.hpp"
 
 #include <cstdint>

@@ -55,8 +55,8 @@ build() {
     "$CXX" $flags -o "$out/$name" "$here/$name.cpp" $srcs
 }
 
-build request_fuzz stream/subscription.cpp stream/text.cpp lineage/process_table.cpp lineage/proc_reader.cpp \
-    common/event.cpp
+build request_fuzz stream/subscription.cpp stream/protocol.cpp stream/text.cpp lineage/boot_clock.cpp \
+    lineage/process_table.cpp lineage/proc_reader.cpp common/event.cpp
 build record_fuzz kernel/record_decoder.cpp stream/encoder.cpp stream/json_writer.cpp stream/text.cpp \
     lineage/boot_clock.cpp lineage/process_table.cpp lineage/proc_reader.cpp common/event.cpp
 

@@ -1,0 +1,23 @@
+// What the daemon learns before the first record: the processes already
+// running (the table, and the fork map in fork-map mode) and the --follow
+// roots, which go into the kernel's follow set before the probes attach so no
+// child they fork can slip past.
+#pragma once
+
+#include "probes.hpp"
+#include "process_table.hpp"
+
+#include <sys/types.h>
+#include <vector>
+
+namespace execmond {
+
+// Between Probes::load() and attach(). Throws ProbeError (exit_usage) for a
+// root that does not exist.
+void follow_roots(Probes& probes, const std::vector<pid_t>& roots);
+
+// After attach(): seeds the table from /proc, the fork map from the table in
+// fork-map mode, and adds the roots' running descendants to the follow set.
+void seed(Probes& probes, ProcessTable& table, const std::vector<pid_t>& roots);
+
+} // namespace execmond

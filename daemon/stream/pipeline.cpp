@@ -1,0 +1,83 @@
+#include "pipeline.hpp"
+
+#include "log.hpp"
+#include "record_decoder.hpp"
+
+namespace execmond {
+
+Pipeline::Pipeline(PipelineConfig config, ProcessTable& table, CgroupPaths& cgroups, Encoder& encoder,
+                   const Fanout& fanout)
+    : config_(std::move(config)), table_(table), cgroups_(cgroups), encoder_(encoder), fanout_(fanout) {}
+
+void Pipeline::on_record(const void* data, size_t size) {
+    auto decoded = decode_record(data, size);
+    if (auto* err = std::get_if<DecodeError>(&decoded)) {
+        if (counters_.decode_errors++ < 10)
+            log::warning("bad record from the kernel: " + err->message);
+        return;
+    }
+    Event& e = std::get<Event>(decoded);
+    e.ktime_ns += monotonic_to_boottime_ns_;
+    if (discard_armed_ && std::chrono::steady_clock::now() >= discard_deadline_) {
+        auto& n = e.kind == EventKind::fork   ? counters_.discarded.fork
+                  : e.kind == EventKind::exec ? counters_.discarded.exec
+                                              : counters_.discarded.exit;
+        ++n;
+        return;
+    }
+    const ProcessInfo& self = update_table(e);
+    if (!fanout_.empty())
+        fan_out(e, self);
+}
+
+const ProcessInfo& Pipeline::update_table(Event& e) {
+    if (config_.reparent && e.kind != EventKind::fork) {
+        // The fork map holds the parent at fork; an orphan's new parent (init
+        // or a subreaper) only /proc knows.
+        Pid now = table_.current_parent(e.pid, e.ppid);
+        if (now != e.ppid) {
+            e.ppid = now;
+            if (e.kind == EventKind::exec) // an exit already removed the map entry
+                config_.reparent(e.pid, now);
+        }
+    }
+    switch (e.kind) {
+    case EventKind::fork:
+        ++counters_.fork;
+        return table_.on_fork(e);
+    case EventKind::exec:
+        ++counters_.exec;
+        return table_.on_exec(e);
+    case EventKind::exit:
+        break;
+    }
+    ++counters_.exit;
+    return table_.on_exit(e);
+}
+
+void Pipeline::fan_out(const Event& e, const ProcessInfo& self) {
+    Lineage lineage;
+    lineage.self = &self;
+    lineage.cgroup_path = cgroups_.path_of(e.cgroup_id);
+    std::string_view filename = e.kind == EventKind::exec ? e.filename : std::string_view(self.filename);
+
+    // Encoded once, for the first subscriber that wants it; shared by the rest.
+    Line line;
+    fanout_.for_each([&](Subscriber& s) {
+        if (!s.subscription().matches(e, filename, lineage.cgroup_path, table_))
+            return;
+        if (!line) {
+            lineage.parent = table_.find(e.ppid);
+            if (e.kind == EventKind::exec) {
+                table_.ancestors(e.ppid, config_.ancestors_depth, ancestors_);
+                lineage.ancestors = &ancestors_;
+            }
+            line = share(encoder_.encode(e, lineage));
+        }
+        s.send(line);
+    });
+    if (line)
+        ++counters_.lines;
+}
+
+} // namespace execmond

@@ -1,0 +1,133 @@
+// The Pipeline driven with records as the probes write them, no kernel and no
+// sockets: what reaches each subscriber, encoded once for all.
+#include "pipeline.hpp"
+#include "record_builder.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+#include <nlohmann/json.hpp>
+
+using namespace execmond;
+using json = nlohmann::json;
+using namespace std::string_view_literals;
+
+namespace {
+
+struct Collector : Subscriber {
+    Subscription filter;
+    std::vector<Line> lines;
+    const Subscription& subscription() const override { return filter; }
+    void send(const Line& line) override { lines.push_back(line); }
+    json parsed(size_t i) const { return json::parse(*lines.at(i)); }
+};
+
+// A table that never reads this machine's /proc, seeded with init -> bash (pid 7).
+struct Rig {
+    BootClock clock{1767225600ll * 1'000'000'000ll};
+    ProcessTable table{ProcReader("/nonexistent")};
+    CgroupPaths cgroups{"/nonexistent"};
+    Encoder encoder{clock, {}};
+    Fanout fanout;
+    Pipeline pipeline{PipelineConfig{}, table, cgroups, encoder, fanout};
+
+    Rig() {
+        ProcSnapshot init;
+        init.pid = 1;
+        init.start_ticks = 1;
+        init.comm = "systemd";
+        init.exe = "/usr/lib/systemd/systemd";
+        table.seed_one(init);
+        ProcSnapshot bash;
+        bash.pid = 7;
+        bash.ppid = 1;
+        bash.start_ticks = 100;
+        bash.comm = "bash";
+        bash.exe = "/usr/bin/bash";
+        table.seed_one(bash);
+    }
+    void feed(const std::vector<char>& record) { pipeline.on_record(record.data(), record.size()); }
+};
+
+} // namespace
+
+TEST_CASE("a child's fork, exec and exit reach a subscriber as three lines of one process", "[pipeline]") {
+    Rig rig;
+    Collector c;
+    rig.fanout.add(c);
+    rig.feed(test::fork_record(42, 7, "bash"));
+    rig.feed(test::exec_record(42, 7, "echo", "/bin/echo", "echo\0hi\0"sv));
+    rig.feed(test::exit_record(42, 7, "echo", 3 << 8));
+    REQUIRE(c.lines.size() == 3);
+    json fork = c.parsed(0), exec = c.parsed(1), exit = c.parsed(2);
+    CHECK(fork["type"] == "fork");
+    CHECK(exec["type"] == "exec");
+    CHECK(exit["type"] == "exit");
+    CHECK(exec["argv"] == json{"echo", "hi"});
+    CHECK(exit["exit_code"] == 3);
+    // One process: the same key on every line, its parent the seeded bash.
+    CHECK(fork["key"] == exec["key"]);
+    CHECK(exec["key"] == exit["key"]);
+    CHECK(exec["parent_key"] == "7:100");
+    REQUIRE(exec["ancestors"].size() == 2);
+    CHECK(exec["ancestors"][0]["pid"] == 7);
+    CHECK(exec["ancestors"][1]["pid"] == 1);
+    CHECK(rig.pipeline.counters().fork == 1);
+    CHECK(rig.pipeline.counters().exec == 1);
+    CHECK(rig.pipeline.counters().exit == 1);
+    CHECK(rig.pipeline.counters().lines == 3);
+}
+
+TEST_CASE("a line is encoded once and shared by every subscriber that wants it", "[pipeline]") {
+    Rig rig;
+    Collector all, execs, none;
+    execs.filter.fork = execs.filter.exit = false;
+    none.filter.comm_globs = {"nothing-is-called-this"};
+    rig.fanout.add(all);
+    rig.fanout.add(execs);
+    rig.fanout.add(none);
+    rig.feed(test::fork_record(42, 7, "bash"));
+    rig.feed(test::exec_record(42, 7, "echo", "/bin/echo", "echo\0"sv));
+    REQUIRE(all.lines.size() == 2);
+    REQUIRE(execs.lines.size() == 1);
+    CHECK(none.lines.empty());
+    CHECK(execs.lines[0].get() == all.lines[1].get()); // the same buffer, not a copy
+    CHECK(rig.pipeline.counters().lines == 2);
+}
+
+TEST_CASE("with nobody subscribed the table still follows the records and nothing is encoded",
+          "[pipeline]") {
+    Rig rig;
+    rig.feed(test::fork_record(42, 7, "bash"));
+    rig.feed(test::exec_record(42, 7, "echo", "/bin/echo", "echo\0"sv));
+    CHECK(rig.pipeline.counters().lines == 0);
+    const ProcessInfo* p = rig.table.find(42);
+    REQUIRE(p);
+    CHECK(p->comm == "echo");
+    CHECK(p->ppid == 7);
+}
+
+TEST_CASE("a record that does not decode is counted and sends nothing", "[pipeline]") {
+    Rig rig;
+    Collector c;
+    rig.fanout.add(c);
+    auto bad = test::exec_record(42, 7, "echo", "/bin/echo", "echo\0"sv);
+    bad.resize(bad.size() / 2); // shorter than its header says
+    rig.feed(bad);
+    CHECK(c.lines.empty());
+    CHECK(rig.pipeline.counters().decode_errors == 1);
+    CHECK(rig.pipeline.counters().exec == 0);
+}
+
+TEST_CASE("past the discard deadline records are counted by type, not sent", "[pipeline]") {
+    Rig rig;
+    Collector c;
+    rig.fanout.add(c);
+    rig.feed(test::fork_record(42, 7, "bash"));
+    rig.pipeline.discard_from(std::chrono::steady_clock::now());
+    rig.feed(test::exec_record(42, 7, "echo", "/bin/echo", "echo\0"sv));
+    rig.feed(test::exit_record(42, 7, "echo", 0));
+    rig.feed(test::exit_record(43, 7, "echo", 0));
+    CHECK(c.lines.size() == 1);
+    CHECK(rig.pipeline.counters().discarded.fork == 0);
+    CHECK(rig.pipeline.counters().discarded.exec == 1);
+    CHECK(rig.pipeline.counters().discarded.exit == 2);
+}
