@@ -1,14 +1,13 @@
-// The daemon's per-record work without the kernel or the sockets: decode ->
-// process table -> ancestors -> encode, on records shaped like the exec storm
+// The daemon's per-record work without the kernel or the sockets: the
+// Pipeline (decode -> process table -> ancestors -> encode -> fan out), on records shaped like the exec storm
 // (a spawner six levels below pid 1 forking, exec'ing and reaping `noop`).
 //
 //   encode_bench [--records N] [--depth D] [--dump FILE]
 //
 // Prints ns per record for the whole path and for encoding alone. --dump writes
 // every encoded line to FILE, so two builds can be compared byte for byte.
-#include "encoder.hpp"
 #include "execmond_event.h"
-#include "process_table.hpp"
+#include "pipeline.hpp"
 #include "record_decoder.hpp"
 
 #include <chrono>
@@ -75,6 +74,24 @@ std::vector<char> exit_rec(__u32 pid, __u32 ppid, __u64 now, __u64 start) {
     return b;
 }
 
+// The one subscriber: counts the bytes, and writes them with --dump.
+struct LineSink : Subscriber {
+    explicit LineSink(const char* path) : out(path ? std::fopen(path, "w") : nullptr) {}
+    ~LineSink() override {
+        if (out)
+            std::fclose(out);
+    }
+    const Subscription& subscription() const override { return all; }
+    void send(const Line& line) override {
+        bytes += line->size();
+        if (out)
+            std::fwrite(line->data(), 1, line->size(), out);
+    }
+    Subscription all;
+    FILE* out;
+    size_t bytes = 0;
+};
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -134,38 +151,35 @@ int main(int argc, char** argv) {
 
     BootClock clock(1767225600ll * 1'000'000'000ll);
     Encoder encoder(clock, {});
-    std::vector<const ProcessInfo*> ancestors;
-    FILE* out = dump ? std::fopen(dump, "w") : nullptr;
-    size_t bytes = 0;
-    std::chrono::nanoseconds encode_time{0};
+    CgroupPaths cgroups; // id 1 is the cgroup2 root: "/"
+    Fanout fanout;
+    LineSink sink(dump);
+    fanout.add(sink);
+    PipelineConfig config;
+    config.ancestors_depth = depth;
+    Pipeline pipeline(config, table, cgroups, encoder, fanout);
 
     auto start = std::chrono::steady_clock::now();
     for (const auto& r : records) {
+        pipeline.on_record(r.data(), r.size());
+        if (r.size() == sizeof(execmond_exit))
+            table.evict_expired(reinterpret_cast<const execmond_header*>(r.data())->ktime_ns);
+    }
+    auto total = std::chrono::steady_clock::now() - start;
+
+    // Encoding alone: the same records' events against the lineage the table now has.
+    std::vector<const ProcessInfo*> ancestors;
+    table.ancestors(spawner, depth, ancestors);
+    Lineage lineage{table.find(spawner), table.find(spawner), &ancestors, "/"};
+    std::chrono::nanoseconds encode_time{0};
+    for (const auto& r : records) {
         auto decoded = decode_record(r.data(), r.size());
         const Event& e = std::get<Event>(decoded);
-        const ProcessInfo* self = e.kind == EventKind::fork   ? &table.on_fork(e)
-                                  : e.kind == EventKind::exec ? &table.on_exec(e)
-                                                              : &table.on_exit(e);
-        Lineage lineage;
-        lineage.self = self;
-        lineage.parent = table.find(e.ppid);
-        if (e.kind == EventKind::exec) {
-            table.ancestors(e.ppid, depth, ancestors);
-            lineage.ancestors = &ancestors;
-        }
-        lineage.cgroup_path = "/";
         auto e0 = std::chrono::steady_clock::now();
         std::string line = encoder.encode(e, lineage);
         encode_time += std::chrono::steady_clock::now() - e0;
-        bytes += line.size();
-        if (out)
-            std::fwrite(line.data(), 1, line.size(), out);
-        if (e.kind == EventKind::exit)
-            table.evict_expired(e.ktime_ns);
     }
-    auto total = std::chrono::steady_clock::now() - start;
-    if (out)
-        std::fclose(out);
+    size_t bytes = sink.bytes;
     auto ns = [&](std::chrono::nanoseconds d) {
         return static_cast<double>(d.count()) / static_cast<double>(n);
     };
