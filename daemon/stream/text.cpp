@@ -3,10 +3,7 @@
 #include <cstdint>
 
 namespace execmond {
-namespace {
 
-// Length of the valid UTF-8 sequence at s[i], or 0 if invalid (RFC 3629:
-// no overlongs, no surrogates, nothing above U+10FFFF).
 size_t utf8_sequence(std::string_view s, size_t i) {
     auto b = [&](size_t k) {
         return static_cast<uint8_t>(s[k]);
@@ -37,8 +34,6 @@ size_t utf8_sequence(std::string_view s, size_t i) {
     }
     return 0;
 }
-
-} // namespace
 
 bool is_valid_utf8(std::string_view s) {
     for (size_t i = 0; i < s.size();) {

@@ -11,6 +11,10 @@ namespace execmond {
 
 bool is_valid_utf8(std::string_view s);
 
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if there is none
+// (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF).
+size_t utf8_sequence(std::string_view s, size_t i);
+
 // Appends `in` to `out`, escaped as above when it is not valid UTF-8.
 // Returns true when it had to escape.
 bool append_json_text(std::string& out, std::string_view in);
