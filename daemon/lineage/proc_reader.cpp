@@ -14,6 +14,24 @@
 namespace execmond {
 namespace {
 
+// At most `limit` bytes of a file, and whether there was more.
+std::optional<std::pair<std::string, bool>> slurp_bounded(const std::string& path, size_t limit) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return std::nullopt;
+    std::string out(limit + 1, '\0');
+    size_t got = 0;
+    ssize_t n = 0;
+    while (got < out.size() && (n = read(fd, out.data() + got, out.size() - got)) > 0)
+        got += static_cast<size_t>(n);
+    close(fd);
+    if (n < 0)
+        return std::nullopt;
+    bool more = got > limit;
+    out.resize(std::min(got, limit));
+    return std::pair{std::move(out), more};
+}
+
 std::optional<std::string> slurp(const std::string& path) {
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -115,6 +133,11 @@ std::optional<ProcSnapshot> ProcReader::parse_stat(std::string_view text) {
         auto token = rest.substr(i, j - i);
         if (field == 4 && !to_number(token, s.ppid))
             return std::nullopt;
+        if (field == 9) {
+            uint64_t flags = 0;
+            if (to_number(token, flags))
+                s.kernel_thread = (flags & 0x00200000) != 0; // PF_KTHREAD
+        }
         if (field == 22 && !to_number(token, s.start_ticks))
             return std::nullopt;
         i = j;
@@ -161,6 +184,10 @@ std::optional<ProcSnapshot> ProcReader::read(Pid pid) const {
     ssize_t n = readlink((dir + "/exe").c_str(), exe, sizeof(exe));
     if (n > 0)
         s->exe.assign(exe, static_cast<size_t>(n));
+    if (auto cmdline = slurp_bounded(dir + "/cmdline", max_cmdline)) {
+        s->cmdline = std::move(cmdline->first);
+        s->cmdline_truncated = cmdline->second;
+    }
     return s;
 }
 

@@ -17,8 +17,14 @@ struct ProcSnapshot {
     std::string exe; // empty when unreadable (kernel threads, permissions)
     uint32_t uid = 0;
     uint32_t gid = 0;
-    Pid ns_pid = 0; // innermost NSpid
+    Pid ns_pid = 0;             // innermost NSpid
+    bool kernel_thread = false; // PF_KTHREAD in stat's flags
+    std::string cmdline;        // NUL-separated, at most max_cmdline bytes
+    bool cmdline_truncated = false;
 };
+
+// How much of /proc/PID/cmdline (and of an exec's arguments) the table keeps.
+inline constexpr size_t max_cmdline = 4096;
 
 class ProcReader {
 public:

@@ -5,6 +5,18 @@
 
 namespace execmond {
 
+const char* to_string(KnownFrom k) {
+    switch (k) {
+    case KnownFrom::proc:
+        return "proc";
+    case KnownFrom::fork:
+        return "fork";
+    case KnownFrom::exec:
+        return "exec";
+    }
+    return "proc";
+}
+
 std::string ProcessInfo::key() const {
     return std::to_string(pid) + ":" + std::to_string(start_ticks);
 }
@@ -28,8 +40,13 @@ void ProcessTable::seed_one(const ProcSnapshot& s) {
     p.start_ticks = s.start_ticks;
     p.start_ns = s.start_ticks * ns_per_tick();
     p.uid = s.uid;
+    p.gid = s.gid;
     p.comm = s.comm;
     p.filename = s.exe;
+    p.args = s.cmdline;
+    p.args_truncated = s.cmdline_truncated;
+    p.kernel_thread = s.kernel_thread;
+    p.known_from = KnownFrom::proc;
     table_[s.pid] = std::move(p);
 }
 
@@ -69,11 +86,16 @@ const ProcessInfo& ProcessTable::on_fork(const Event& e) {
     p.fork_ppid = e.ppid;
     p.uid = e.uid;
     p.cgroup_id = e.cgroup_id;
+    p.gid = e.gid;
     p.comm = e.comm;
     p.exited = false;
+    p.known_from = KnownFrom::fork;
     // A forked child runs its parent's image until it execs.
-    if (const ProcessInfo* parent = find(e.ppid))
+    if (const ProcessInfo* parent = find(e.ppid)) {
         p.filename = parent->filename;
+        p.args = parent->args;
+        p.args_truncated = parent->args_truncated;
+    }
     return p;
 }
 
@@ -88,8 +110,14 @@ const ProcessInfo& ProcessTable::on_exec(const Event& e) {
         p.ppid = e.ppid;
     p.uid = e.uid;
     p.cgroup_id = e.cgroup_id;
+    p.gid = e.gid;
     p.comm = e.comm;
     p.filename = e.filename;
+    p.args.assign(e.args.substr(0, max_cmdline));
+    // A cut argument area ends without its NUL, as on exec lines.
+    p.args_truncated =
+        e.args_truncated || e.args.size() > max_cmdline || (!e.args.empty() && e.args.back() != '\0');
+    p.known_from = KnownFrom::exec;
     p.exited = false;
     return p;
 }

@@ -15,6 +15,10 @@
 
 namespace execmond {
 
+// How the table learned what a process runs.
+enum class KnownFrom : uint8_t { proc, fork, exec };
+const char* to_string(KnownFrom k);
+
 struct ProcessInfo {
     Pid pid = 0;
     Pid ppid = 0;      // current parent (reparenting shows here)
@@ -25,6 +29,11 @@ struct ProcessInfo {
     uint64_t cgroup_id = 0;
     std::string comm;
     std::string filename; // last exec'd path, or /proc/PID/exe when seeded
+    std::string args;     // NUL-separated argv as last known, at most max_cmdline bytes
+    bool args_truncated = false;
+    uint32_t gid = 0;
+    KnownFrom known_from = KnownFrom::proc;
+    bool kernel_thread = false;
     bool exited = false;
 
     std::string key() const; // "pid:start_ticks", stable across pid reuse
@@ -51,6 +60,12 @@ public:
     size_t evict_expired(KtimeNs now);
 
     const ProcessInfo* find(Pid pid) const;
+    // Every process not known to have exited, in no particular order.
+    template <typename Fn> void for_each_live(Fn&& fn) const {
+        for (const auto& [pid, p] : table_)
+            if (!p.exited)
+                fn(p);
+    }
     // Nearest parent first, up to pid 1 or `depth` entries; stops at unknown
     // pids and loops. A parent that has exited or vanished is re-read from
     // /proc for the child above it, so reparented orphans show their new

@@ -4,6 +4,7 @@
 #include "protocol.hpp"
 #include "requests.hpp"
 #include "seeding.hpp"
+#include "snapshot.hpp"
 
 #include <csignal>
 #include <fstream>
@@ -86,9 +87,15 @@ void Daemon::start() {
             probes_->update_parent(child, parent);
         };
     pipeline_.emplace(std::move(pc), table_, cgroups_, encoder_, fanout_);
+    requests_.stats = [this] {
+        return stats();
+    };
+    requests_.snapshot = [this](Subscriber& s) {
+        send_snapshot(s, table_, cgroups_, encoder_, clock_);
+    };
     server_ = std::make_unique<SocketServer>(
         io_, socket_config(options_), fanout_, [this] { return share(hello()); },
-        [this](Client& c, std::string_view line) { answer_request(c, line, [this] { return stats(); }); });
+        [this](Client& c, std::string_view line) { answer_request(c, line, requests_); });
     follow_roots(*probes_, options_.follow);
     probes_->attach();
     seed(*probes_, table_, options_.follow);

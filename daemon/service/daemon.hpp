@@ -14,6 +14,7 @@
 #include "pipeline.hpp"
 #include "probes.hpp"
 #include "process_table.hpp"
+#include "requests.hpp"
 #include "ring_reader.hpp"
 #include "socket_server.hpp"
 
@@ -57,6 +58,7 @@ private:
     Fanout fanout_;
     std::optional<Probes> probes_;
     std::optional<Pipeline> pipeline_;
+    RequestContext requests_;
     std::unique_ptr<SocketServer> server_;
     std::unique_ptr<RingReader> reader_;
     boost::asio::signal_set signals_;

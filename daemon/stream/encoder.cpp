@@ -21,7 +21,8 @@ const JsonKey k_type("type"), k_time("time"), k_ktime_ns("ktime_ns"), k_pid("pid
     k_core_dumped("core_dumped"), k_key("key"), k_parent_key("parent_key"), k_parent_comm("parent_comm"),
     k_fork_ppid("fork_ppid"), k_ns_pid("ns_pid"), k_pidns("pidns"), k_cgroup_id("cgroup_id"),
     k_cgroup("cgroup"), k_parent_source("parent_source"), k_ancestors("ancestors"),
-    k_start_ktime_ns("start_ktime_ns");
+    k_start_ktime_ns("start_ktime_ns"), k_start_time("start_time"), k_kernel_thread("kernel_thread"),
+    k_known_from("known_from");
 
 // ProcessInfo::key() without allocating: "pid:start_ticks".
 std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
@@ -124,6 +125,115 @@ void Encoder::write_ancestor(const ProcessInfo& a) const {
     c.json.assign(written);
 }
 
+std::string Encoder::take_line() const {
+    std::string line;
+    line.reserve(writer_->size() + 1);
+    line.append(writer_->str());
+    line.push_back('\n');
+    return line;
+}
+
+void Encoder::write_argv(std::string_view args, bool truncated, uint32_t argc) const {
+    JsonWriter& w = *writer_;
+    escaped_at_.clear();
+    bool any_redacted = false;
+    w.key(k_argv);
+    w.begin_array();
+    std::string_view rest = args;
+    for (uint32_t i = 0; !rest.empty(); ++i) {
+        auto nul = rest.find('\0');
+        std::string_view arg = rest.substr(0, nul);
+        rest.remove_prefix(nul == std::string_view::npos ? rest.size() : nul + 1);
+        if (!redact_.empty() && redacted(arg)) {
+            w.string(redacted_text);
+            any_redacted = true;
+        } else if (w.text(arg)) {
+            escaped_at_.push_back(i);
+        }
+    }
+    w.end_array();
+    // A cut argument area still ends in a NUL-less fragment: that counts.
+    w.key(k_argv_truncated);
+    w.value(truncated || (!args.empty() && args.back() != '\0'));
+    if (argc != 0) {
+        w.key(k_argc);
+        w.value(argc);
+    }
+    if (!escaped_at_.empty()) {
+        w.key(k_argv_escaped);
+        w.begin_array();
+        for (uint32_t i : escaped_at_)
+            w.value(i);
+        w.end_array();
+    }
+    if (any_redacted) {
+        w.key(k_argv_redacted);
+        w.value(true);
+    }
+}
+
+std::string Encoder::process(const ProcessInfo& p, const ProcessInfo* parent,
+                             std::string_view cgroup_path) const {
+    JsonWriter& w = *writer_;
+    std::array<char, 48> key;
+    w.clear();
+    w.begin_object();
+    w.key(k_type);
+    w.string("process");
+    w.key(k_pid);
+    w.value(p.pid);
+    w.key(k_ppid);
+    w.value(p.ppid);
+    if (p.fork_ppid != 0) {
+        w.key(k_fork_ppid);
+        w.value(p.fork_ppid);
+    }
+    w.key(k_key);
+    w.string(key_text(p, key));
+    if (parent) {
+        w.key(k_parent_key);
+        w.string(key_text(*parent, key));
+    }
+    w.key(k_start_time);
+    w.string(time_text(p.start_ns));
+    w.key(k_start_ktime_ns);
+    w.value(p.start_ns);
+    w.key(k_uid);
+    w.value(p.uid);
+    w.key(k_gid);
+    w.value(p.gid);
+    w.key(k_comm);
+    if (w.text(p.comm)) {
+        w.key(k_comm_escaped);
+        w.value(true);
+    }
+    if (!p.filename.empty()) {
+        w.key(k_filename);
+        if (w.text(p.filename)) {
+            w.key(k_filename_escaped);
+            w.value(true);
+        }
+    }
+    if (!p.args.empty())
+        write_argv(p.args, p.args_truncated, 0);
+    if (p.kernel_thread) {
+        w.key(k_kernel_thread);
+        w.value(true);
+    }
+    w.key(k_known_from);
+    w.string(to_string(p.known_from));
+    if (p.cgroup_id != 0) {
+        w.key(k_cgroup_id);
+        w.value(p.cgroup_id);
+    }
+    if (!cgroup_path.empty()) {
+        w.key(k_cgroup);
+        w.text(cgroup_path);
+    }
+    w.end_object();
+    return take_line();
+}
+
 std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
     JsonWriter& w = *writer_;
     std::array<char, 48> key;
@@ -161,41 +271,7 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
             w.key(k_filename_escaped);
             w.value(true);
         }
-        escaped_at_.clear();
-        bool any_redacted = false;
-        w.key(k_argv);
-        w.begin_array();
-        std::string_view args = e.args;
-        for (uint32_t i = 0; !args.empty(); ++i) {
-            auto nul = args.find('\0');
-            std::string_view arg = args.substr(0, nul);
-            args.remove_prefix(nul == std::string_view::npos ? args.size() : nul + 1);
-            if (!redact_.empty() && redacted(arg)) {
-                w.string(redacted_text);
-                any_redacted = true;
-            } else if (w.text(arg)) {
-                escaped_at_.push_back(i);
-            }
-        }
-        w.end_array();
-        // A cut argument area still ends in a NUL-less fragment: that counts.
-        w.key(k_argv_truncated);
-        w.value(e.args_truncated || (!e.args.empty() && e.args.back() != '\0'));
-        if (e.argc != 0) {
-            w.key(k_argc);
-            w.value(e.argc);
-        }
-        if (!escaped_at_.empty()) {
-            w.key(k_argv_escaped);
-            w.begin_array();
-            for (uint32_t i : escaped_at_)
-                w.value(i);
-            w.end_array();
-        }
-        if (any_redacted) {
-            w.key(k_argv_redacted);
-            w.value(true);
-        }
+        write_argv(e.args, e.args_truncated, e.argc);
     }
     if (e.kind == EventKind::exit) {
         uint32_t sig = e.exit_status & 0x7f;
@@ -254,12 +330,7 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
         w.end_array();
     }
     w.end_object();
-
-    std::string line;
-    line.reserve(w.size() + 1);
-    line.append(w.str());
-    line.push_back('\n');
-    return line;
+    return take_line();
 }
 
 } // namespace execmond

@@ -34,6 +34,9 @@ public:
     Encoder(const BootClock& clock, const std::vector<std::string>& redact_patterns);
 
     std::string encode(const Event& e, const Lineage& lineage) const;
+    // A `process` line (the answer to a snapshot request): the process as the
+    // table knows it, argv escaped and redacted as on exec lines.
+    std::string process(const ProcessInfo& p, const ProcessInfo* parent, std::string_view cgroup_path) const;
 
     // Splits the NUL-separated argument area into argv (a missing final NUL
     // means the last argument was cut).
@@ -55,6 +58,8 @@ private:
 
     std::string_view time_text(KtimeNs boottime_ns) const;
     void write_ancestor(const ProcessInfo& a) const;
+    void write_argv(std::string_view args, bool truncated, uint32_t argc) const;
+    std::string take_line() const; // the document written, as one line
     bool redacted(std::string_view arg) const;
 
     const BootClock& clock_;

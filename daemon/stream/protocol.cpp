@@ -90,6 +90,15 @@ std::string stats_line(const BootClock& clock, const StatsFacts& f) {
     return to_line(j);
 }
 
+std::string snapshot_end_line(const BootClock& clock, uint64_t now_boottime_ns, uint64_t count) {
+    json j;
+    j["type"] = "snapshot_end";
+    j["time"] = clock.rfc3339(now_boottime_ns);
+    j["ktime_ns"] = now_boottime_ns;
+    j["count"] = count;
+    return to_line(j);
+}
+
 std::string subscribed_line(const Subscription& s) {
     json j;
     j["type"] = "subscribed";

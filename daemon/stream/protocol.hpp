@@ -62,6 +62,10 @@ struct StatsFacts {
 };
 std::string stats_line(const BootClock& clock, const StatsFacts& facts);
 
+// $defs/snapshot_end: closes the answer to a snapshot request (the process
+// lines before it come from the Encoder).
+std::string snapshot_end_line(const BootClock& clock, uint64_t now_boottime_ns, uint64_t count);
+
 // $defs/subscribed and $defs/error: answers to requests.
 std::string subscribed_line(const Subscription& s);
 std::string error_line(std::string_view message);

@@ -5,7 +5,7 @@
 
 namespace execmond {
 
-void answer_request(Client& client, std::string_view line, const StatsSource& stats) {
+void answer_request(Client& client, std::string_view line, const RequestContext& context) {
     if (line.empty()) { // what Client passes for a line over its limit
         client.send(share(error_line("request longer than " + std::to_string(Client::max_request_bytes) +
                                      " bytes ignored")));
@@ -18,7 +18,9 @@ void answer_request(Client& client, std::string_view line, const StatsSource& st
             std::chrono::steady_clock::now() + std::chrono::seconds(sub->subscription.stats_interval_s);
         client.send(share(subscribed_line(sub->subscription)));
     } else if (std::holds_alternative<StatsRequest>(request)) {
-        client.send(share(stats()));
+        client.send(share(context.stats()));
+    } else if (std::holds_alternative<SnapshotRequest>(request)) {
+        context.snapshot(client);
     } else {
         client.send(share(error_line(std::get<RequestError>(request).message)));
     }

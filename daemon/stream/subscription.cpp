@@ -156,7 +156,7 @@ Request parse_request(std::string_view line) {
         return RequestError{"request must be a JSON object"};
     auto type = j.find("type");
     if (type == j.end() || !type->is_string())
-        return RequestError{"request needs a \"type\": \"subscribe\" or \"stats\""};
+        return RequestError{"request needs a \"type\": \"subscribe\", \"stats\" or \"snapshot\""};
     try {
         if (*type == "subscribe")
             return SubscribeRequest{parse_subscription(j)};
@@ -165,10 +165,16 @@ Request parse_request(std::string_view line) {
                 return RequestError{"stats takes no other keys"};
             return StatsRequest{};
         }
+        if (*type == "snapshot") {
+            if (j.size() != 1)
+                return RequestError{"snapshot takes no other keys"};
+            return SnapshotRequest{};
+        }
     } catch (const std::exception& e) {
         return RequestError{e.what()};
     }
-    return RequestError{"unknown request type '" + type->get<std::string>() + "' (subscribe, stats)"};
+    return RequestError{"unknown request type '" + type->get<std::string>() +
+                        "' (subscribe, stats, snapshot)"};
 }
 
 } // namespace execmond

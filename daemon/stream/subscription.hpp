@@ -1,5 +1,5 @@
 // What a client asked to see, and the parser for the lines clients send
-// (docs/protocol.md): {"type":"subscribe", ...} and {"type":"stats"}.
+// (docs/protocol.md): {"type":"subscribe", ...}, {"type":"stats"} and {"type":"snapshot"}.
 #pragma once
 
 #include "event.hpp"
@@ -34,11 +34,12 @@ struct SubscribeRequest {
     Subscription subscription;
 };
 struct StatsRequest {};
+struct SnapshotRequest {};
 struct RequestError {
     std::string message;
 };
 
-using Request = std::variant<SubscribeRequest, StatsRequest, RequestError>;
+using Request = std::variant<SubscribeRequest, StatsRequest, SnapshotRequest, RequestError>;
 
 Request parse_request(std::string_view line);
 

@@ -2,8 +2,11 @@
 // sockets: what reaches each subscriber, encoded once for all.
 #include "pipeline.hpp"
 #include "record_builder.hpp"
+#include "schema_check.hpp"
+#include "snapshot.hpp"
 
 #include <catch2/catch_test_macros.hpp>
+#include <map>
 #include <nlohmann/json.hpp>
 
 using namespace execmond;
@@ -93,8 +96,7 @@ TEST_CASE("a line is encoded once and shared by every subscriber that wants it",
     CHECK(rig.pipeline.counters().lines == 2);
 }
 
-TEST_CASE("with nobody subscribed the table still follows the records and nothing is encoded",
-          "[pipeline]") {
+TEST_CASE("with nobody subscribed the table still follows the records and nothing is encoded", "[pipeline]") {
     Rig rig;
     rig.feed(test::fork_record(42, 7, "bash"));
     rig.feed(test::exec_record(42, 7, "echo", "/bin/echo", "echo\0"sv));
@@ -130,4 +132,37 @@ TEST_CASE("past the discard deadline records are counted by type, not sent", "[p
     CHECK(rig.pipeline.counters().discarded.fork == 0);
     CHECK(rig.pipeline.counters().discarded.exec == 1);
     CHECK(rig.pipeline.counters().discarded.exit == 2);
+}
+
+TEST_CASE("a snapshot lists every live process once, then its count", "[pipeline][snapshot]") {
+    Rig rig;
+    rig.feed(test::fork_record(42, 7, "bash"));
+    rig.feed(test::exec_record(42, 7, "echo", "/bin/echo", "echo\0hi there\0"sv));
+    rig.feed(test::fork_record(43, 7, "bash"));
+    rig.feed(test::exit_record(43, 7, "bash", 0)); // exited: not listed
+    Collector c;
+    send_snapshot(c, rig.table, rig.cgroups, rig.encoder, rig.clock);
+    REQUIRE(c.lines.size() == 4); // init, bash, echo, end
+    std::map<int, json> by_pid;
+    for (size_t i = 0; i + 1 < c.lines.size(); ++i) {
+        json p = c.parsed(i);
+        CHECK(p["type"] == "process");
+        by_pid[p["pid"].get<int>()] = p;
+    }
+    CHECK(c.parsed(3)["type"] == "snapshot_end");
+    CHECK(c.parsed(3)["count"] == 3);
+    REQUIRE(by_pid.count(42));
+    CHECK(by_pid[42]["argv"] == json{"echo", "hi there"});
+    CHECK(by_pid[42]["known_from"] == "exec");
+    CHECK(by_pid[42]["parent_key"] == "7:100");
+    CHECK(by_pid[7]["known_from"] == "proc");
+    CHECK_FALSE(by_pid.count(43));
+    if (test::schema_validator()) {
+        std::vector<std::string> lines;
+        for (const Line& l : c.lines)
+            lines.push_back(*l);
+        std::string report = test::schema_report(lines);
+        INFO(report);
+        CHECK(report.empty());
+    }
 }

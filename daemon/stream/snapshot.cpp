@@ -1,0 +1,18 @@
+#include "snapshot.hpp"
+
+#include "protocol.hpp"
+
+namespace execmond {
+
+void send_snapshot(Subscriber& to, const ProcessTable& table, CgroupPaths& cgroups, const Encoder& encoder,
+                   const BootClock& clock) {
+    uint64_t count = 0;
+    table.for_each_live([&](const ProcessInfo& p) {
+        const ProcessInfo* parent = p.ppid != 0 ? table.find(p.ppid) : nullptr;
+        to.send(share(encoder.process(p, parent, p.cgroup_id != 0 ? cgroups.path_of(p.cgroup_id) : "")));
+        ++count;
+    });
+    to.send(share(snapshot_end_line(clock, BootClock::now_boottime_ns(), count)));
+}
+
+} // namespace execmond
