@@ -60,4 +60,4 @@ if [ "$want_build" = 1 ]; then
 fi
 
 # Debian's python3: python3-matplotlib is installed for it, not for any other python3 on PATH.
-exec /usr/bin/python3 "$here/bench.py" "$@"
+EXECMOND_BENCH_TOOLS=$out exec /usr/bin/python3 "$here/bench.py" "$@"

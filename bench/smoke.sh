@@ -26,5 +26,5 @@ for t in storm tap readywait; do
   "$cc" -O2 -Wall -Wextra -o "$out/$t" "$here/$t.c"
 done
 
-EXECMOND_BENCH_OUT=$out exec /usr/bin/python3 "$here/bench.py" --execmond "$execmond" --monitors execmond \
+EXECMOND_BENCH_OUT=$out EXECMOND_BENCH_TOOLS=$out exec /usr/bin/python3 "$here/bench.py" --execmond "$execmond" --monitors execmond \
   --phases tinyring,loss --quick --check --loss-count 5000 --tiny-count 5000
