@@ -8,7 +8,7 @@
 #
 #   bench/smoke.sh EXECMOND_BINARY
 #
-# Builds the bench helpers with cc into a temporary directory; needs no peer monitors.
+# The bench helpers: meson's build of them, in $EXECMOND_BENCH_TOOLS. Needs no peer monitors.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,13 +18,9 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 77 # meson: skipped
 fi
 
+: "${EXECMOND_BENCH_TOOLS:?the directory of the meson build of bench/tools}"
 out=$(mktemp -d /tmp/execmond-smoke.XXXXXX)
 trap 'rm -rf "$out"' EXIT
-cc=${CC:-cc}
-"$cc" -static -nostdlib -nostartfiles -fno-stack-protector -O2 -o "$out/noop" "$here/noop.c"
-for t in storm tap readywait; do
-  "$cc" -O2 -Wall -Wextra -o "$out/$t" "$here/$t.c"
-done
 
-EXECMOND_BENCH_OUT=$out EXECMOND_BENCH_TOOLS=$out exec /usr/bin/python3 "$here/bench.py" --execmond "$execmond" --monitors execmond \
+EXECMOND_BENCH_OUT=$out /usr/bin/python3 "$here/bench.py" --execmond "$execmond" --monitors execmond \
   --phases tinyring,loss --quick --check --loss-count 5000 --tiny-count 5000

@@ -62,7 +62,7 @@ asan() {
     t0=$SECONDS
     if EXECMOND_BIN=$PWD/$dir/daemon/execmond \
       EXECMOND_STREAM_VALIDATOR=$PWD/tests/validate_stream.py \
-      EXECMOND_STORM=$PWD/build/tests/storm EXECMOND_NOOP=$PWD/build/tests/noop \
+      EXECMOND_STORM=$PWD/build/bench/storm EXECMOND_NOOP=$PWD/build/bench/noop \
       LINEAGE_TOOL=$PWD/build/tests/lineage_tool \
       timeout 1800 build/tests/integration_tests --order decl "[$area]" >$dir/integration-$area.log 2>&1; then
       echo "asan: integration-$area OK ($((SECONDS - t0)) s)"

@@ -30,8 +30,10 @@ from . import checks, config, machine, phases, procfs, render, stats
 from .tools import log, wait_quiet_machine
 
 
-def write_report(results, out):
-    with open(os.path.join(out, "results.json"), "w") as f:
+def write_report(results, json_path):
+    """results.json at json_path; results.md and bench.png next to it."""
+    out = os.path.dirname(os.path.abspath(json_path))
+    with open(json_path, "w") as f:
         json.dump(results, f, indent=1)
     md = render.tables(results)
     with open(os.path.join(out, "results.md"), "w") as f:
@@ -50,7 +52,7 @@ def report_only(path, clean_pct):
             per = {m: s.get("runs_all", s["runs"]) for m, s in st["monitors"].items()}
             st["monitors"] = stats.storm_summary(per, clean_pct)
     results["targets"] = checks.targets(results)
-    log(write_report(results, os.path.dirname(os.path.abspath(path))))
+    log(write_report(results, path))
 
 
 def check_tools(cfg):
@@ -86,7 +88,7 @@ def main(argv=None):
     results["elapsed_s"] = round(time.monotonic() - t0, 1)
     results["machine"]["loadavg_at_end"] = procfs.loadavg()
 
-    md = write_report(results, cfg.out)
+    md = write_report(results, os.path.join(cfg.out, "results.json"))
     log("\n" + md)
     log(f"bench: {results['elapsed_s']} s; wrote {cfg.out}/results.json, results.md, bench.png")
     if cfg.check:

@@ -45,10 +45,10 @@ std::string env_or(const char* name, const char* fallback) {
 }
 
 std::string storm_path() {
-    return env_or("EXECMOND_STORM", "build/tests/storm");
+    return env_or("EXECMOND_STORM", "build/bench/storm");
 }
 std::string noop_path() {
-    return env_or("EXECMOND_NOOP", "build/tests/noop");
+    return env_or("EXECMOND_NOOP", "build/bench/noop");
 }
 
 std::string read_file(const std::string& path) {
@@ -203,15 +203,16 @@ std::string first_line(const std::string& text) {
     return text.substr(0, text.find('\n'));
 }
 
-// Runs the storm helper: `count` execs of the static no-op, argv[1]
-// token-<seq>, from two spawners. Returns the seconds taken, or -1 if it
-// failed. (No assertions: callable from a thread.)
+// Runs the storm helper (bench/tools/storm.c): `count` execs of the static
+// no-op, argv[1] token-<seq>, from two spawners. Returns the seconds taken,
+// or -1 if it failed. (No assertions: callable from a thread.)
 double run_storm(const std::string& token, int count) {
-    auto out = capture(storm_path() + " " + noop_path() + " " + token + " " + std::to_string(count) +
-                       " 2 && echo ok");
-    if (out.find("ok") == std::string::npos)
+    auto out = capture(storm_path() + " --noop " + noop_path() + " --token " + token + " --count " +
+                       std::to_string(count) + " --spawners 2");
+    auto j = json::parse(out, nullptr, false);
+    if (!j.is_object() || j.value("failed", 1) != 0 || j.value("spawned", 0) != count)
         return -1;
-    return std::stod(out);
+    return j["elapsed_s"].get<double>();
 }
 
 // The integer after "<token>-" in an exec line of the storm, or -1.
