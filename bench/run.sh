@@ -24,7 +24,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-for t in /usr/sbin/execsnoop bpftrace forkstat socat cc; do
+for t in /usr/sbin/execsnoop bpftrace forkstat auditd auditctl laurel socat cc; do
   if ! command -v "$t" >/dev/null || ! /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
     "$repo/scripts/install-bench-deps.sh"
     break
