@@ -265,6 +265,28 @@ class Execmond(Monitor):
                     pass
         return False
 
+    def daemon_events(self, timeout=10):
+        """fork + exec + exit events the daemon has handled since it started (its stats
+        reply, on a connection of our own), or None."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(self.sock)
+            s.settimeout(timeout)
+            s.sendall(b'{"type":"stats"}\n')
+            buf = b""
+            with contextlib.suppress(socket.timeout):
+                while True:
+                    data = s.recv(65536)
+                    if not data:
+                        break
+                    buf += data
+                    lines = buf.split(b"\n")
+                    for line in lines[:-1]:
+                        if b'"type":"stats"' in line:
+                            ev = json.loads(line)["events"]
+                            return ev["fork"] + ev["exec"] + ev["exit"]
+                    buf = lines[-1]
+        return None
+
     def _stop_daemon(self):
         rw = self.readywait
         if rw is None or rw.returncode is not None:

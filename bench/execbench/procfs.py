@@ -150,10 +150,15 @@ def children_cpu_ns():
     return ru.ru_utime * 1e9, ru.ru_stime * 1e9
 
 
-def _busy_and_total_ns():
-    v = [int(x) for x in read_text("/proc/stat").splitlines()[0].split()[1:9]]
-    total = sum(v)
-    return (total - v[3] - v[4]) * 1e9 / CLK_TCK, total
+def _cpu_fields():
+    """The first 8 fields of /proc/stat's cpu line: user nice system idle iowait irq softirq steal."""
+    return [int(x) for x in read_text("/proc/stat").splitlines()[0].split()[1:9]]
+
+
+def busy_ns():
+    """Non-idle CPU time of all CPUs since boot, ns."""
+    v = _cpu_fields()
+    return (sum(v) - v[3] - v[4]) * 1e9 / CLK_TCK
 
 
 class ExternalLoad:
@@ -162,9 +167,8 @@ class ExternalLoad:
     As % of all CPUs over the run's wall time: other work disturbing the measurement."""
 
     def _snap(self):
-        busy, _ = _busy_and_total_ns()
         u, s = children_cpu_ns()
-        return busy, u + s, time.monotonic()
+        return busy_ns(), u + s, time.monotonic()
 
     def start(self):
         self.a = self._snap()
@@ -179,7 +183,7 @@ class ExternalLoad:
 def busy_pct(interval=2.0):
     """Machine-wide non-idle CPU % over interval (from /proc/stat)."""
     def snap():
-        v = [int(x) for x in read_text("/proc/stat").splitlines()[0].split()[1:9]]
+        v = _cpu_fields()
         return v[3] + v[4], sum(v)
     i0, t0 = snap()
     time.sleep(interval)

@@ -38,6 +38,9 @@ def monitored_once(cfg, mon, count, keep_output=False):
         cpu_total = procfs.total_ns(cpu)
         external_pct = ext.stop(cpu_total)
         hwm = mon.hwm_kib() if isinstance(mon, Execmond) else None
+        # Without an output file of ours, the daemon's own count (which includes the
+        # readiness markers and whatever else ran meanwhile).
+        handled = mon.daemon_events() if isinstance(mon, Execmond) and mon.client != "socat" else None
     captured, detail = mon.count_tokens()
     r = {
         "rate": res["rate"],
@@ -52,10 +55,10 @@ def monitored_once(cfg, mon, count, keep_output=False):
     }
     if isinstance(mon, Execmond):
         d_ns = cpu[mon.daemon_pid]["schedstat_ns"] or 0
-        events = (detail["fork"] + detail["exec"] + detail["exit"]) if detail else 3 * res["spawned"]
+        events = (detail["fork"] + detail["exec"] + detail["exit"]) if detail else handled
         r.update({
             "daemon_cpu_s": d_ns / 1e9,
-            "daemon_us_per_event": d_ns / 1e3 / max(events, 1),
+            "daemon_us_per_event": d_ns / 1e3 / max(events or 0, 1),
             "events": events,
             "detail": detail,
             "hwm_kib": hwm,

@@ -147,7 +147,8 @@ int main(int argc, char **argv)
 			snprintf(run, sizeof run, "%s", optarg);
 			break;
 		case 't':
-			if (!*optarg || strlen(optarg) >= sizeof prefix || strspn(optarg, token_chars) != strlen(optarg)) {
+			if (!*optarg || strlen(optarg) >= sizeof prefix ||
+			    strspn(optarg, token_chars) != strlen(optarg)) {
 				fprintf(stderr, "storm: --token must be [A-Za-z0-9._-]{1,127}\n");
 				return 2;
 			}
@@ -241,7 +242,8 @@ int main(int argc, char **argv)
 	double elapsed = (double)(end - sh->start_ns) / 1e9;
 	printf("{\"run\":\"%s\",\"token\":\"%s\",\"count\":%" PRIu64 ",\"spawned\":%" PRIu64 ",\"failed\":%" PRIu64
 	       ",\"spawners\":%ld,\"rate_target\":%.1f,\"elapsed_s\":%.6f,\"rate\":%.1f,\"max_lag_ms\":%.3f}\n",
-	       run, prefix, count, spawned, failed, nspawners, rate, elapsed, elapsed > 0 ? (double)spawned / elapsed : 0.0,
+	       run, prefix, count, spawned, failed, nspawners, rate, elapsed,
+	       elapsed > 0 ? (double)spawned / elapsed : 0.0,
 	       (double)max_lag / 1e6);
 	return (bad || failed) ? 1 : 0;
 }
