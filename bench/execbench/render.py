@@ -188,10 +188,11 @@ def plot(results, path):
         rates = [str(r) for r in fx["rates"]]
         ms = list(fx["monitors"])
         width = 0.8 / len(ms)
+        peer_colors = iter(["#999999", "#e67e22", "#27ae60", "#c0392b", "#8e44ad", "#7f8c8d", "#f1c40f"])
         for i, m in enumerate(ms):
             ys = [(fx["monitors"][m].get(r) or {}).get("total_pct_median") or 0 for r in rates]
             ax.bar([j + i * width for j in range(len(rates))], ys, width,
-                   label=m, color="#2a7ab9" if m == "execmond" else None)
+                   label=m, color="#2a7ab9" if m == "execmond" else next(peer_colors, None))
         ax.set_xticks([j + 0.4 - width / 2 for j in range(len(rates))], [f"{int(r):,}/s" for r in rates])
         ax.set_yscale("log")
         ax.legend(fontsize=8)
