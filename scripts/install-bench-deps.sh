@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what bench/run.sh needs on Debian 12 (bookworm): the peer monitors it measures
-# execmond against (libbpf-tools execsnoop, bpftrace, forkstat), socat as the execmond
-# client, a C compiler for the storm driver and matplotlib for the plot.
+# execmond against (libbpf-tools execsnoop, bpftrace, forkstat, auditd, laurel), socat as
+# the execmond client, a C compiler for the bench helpers and matplotlib for the plot.
 # Idempotent: safe to run again. Needs root. Does not install execmond's own build
 # dependencies: scripts/install-deps.sh does that.
 set -euo pipefail
@@ -17,7 +17,7 @@ if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.
   echo 'deb http://deb.debian.org/debian bookworm-backports main' >"$backports"
 fi
 
-pkgs=(libbpf-tools bpftrace forkstat socat gcc libc6-dev python3 python3-matplotlib)
+pkgs=(libbpf-tools bpftrace forkstat auditd laurel socat gcc libc6-dev python3 python3-matplotlib)
 missing=()
 for p in "${pkgs[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -26,8 +26,17 @@ for p in "${pkgs[@]}"; do
 done
 
 if [ "${#missing[@]}" -gt 0 ]; then
+  # The bench starts auditd itself, with its own rules and log, and stops it after: keep
+  # the package's maintainer scripts from starting the system's auditd (policy-rc.d 101:
+  # action forbidden), unless a policy is already in place.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # execsnoop and bpftrace attach classic tracepoints, which need tracefs.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fresh Debian 12 machine to every test passing, as root:
 #   1. install the build, test and end-to-end dependencies
-#   2. release build + `meson test` (unit, integration with the real probes, bench smoke)
+#   2. release build + `meson test` (unit, integration with the real probes, bench unit tests)
 #   3. ASan+UBSan build of the daemon and the unit tests; the unit tests, then
 #      the integration tests (release binary) driving the sanitized daemon
 #   4. the libFuzzer targets, each for a bounded time
@@ -58,11 +58,11 @@ asan() {
   ninja -C $dir daemon/execmond tests/unit_tests || return 1
   meson test -C $dir --no-rebuild --print-errorlogs unit || return 1
   local area rc=0 t0
-  for area in pipeline lineage protocol; do
+  for area in pipeline lineage protocol loss; do
     t0=$SECONDS
     if EXECMOND_BIN=$PWD/$dir/daemon/execmond \
       EXECMOND_STREAM_VALIDATOR=$PWD/tests/validate_stream.py \
-      EXECMOND_STORM=$PWD/build/tests/storm EXECMOND_NOOP=$PWD/build/tests/noop \
+      EXECMOND_STORM=$PWD/build/bench/storm EXECMOND_NOOP=$PWD/build/bench/noop \
       LINEAGE_TOOL=$PWD/build/tests/lineage_tool \
       timeout 1800 build/tests/integration_tests --order decl "[$area]" >$dir/integration-$area.log 2>&1; then
       echo "asan: integration-$area OK ($((SECONDS - t0)) s)"

@@ -166,6 +166,36 @@ std::string capture(const std::string& command) {
     return out;
 }
 
+namespace {
+std::string env_or(const char* name, const char* fallback) {
+    const char* v = std::getenv(name);
+    return v ? v : fallback;
+}
+} // namespace
+
+std::string noop_path() {
+    return env_or("EXECMOND_NOOP", "build/bench/noop");
+}
+
+double run_storm(const std::string& token, int count, int spawners) {
+    auto out =
+        capture(env_or("EXECMOND_STORM", "build/bench/storm") + " --noop " + noop_path() + " --token " +
+                token + " --count " + std::to_string(count) + " --spawners " + std::to_string(spawners));
+    auto j = json::parse(out, nullptr, false);
+    if (!j.is_object() || j.value("failed", 1) != 0 || j.value("spawned", 0) != count)
+        return -1;
+    return j["elapsed_s"].get<double>();
+}
+
+int storm_seq(const std::string& line, const std::string& token) {
+    if (line.find("\"type\":\"exec\"") == std::string::npos)
+        return -1;
+    auto pos = line.find(token + "-");
+    if (pos == std::string::npos)
+        return -1;
+    return std::atoi(line.c_str() + pos + token.size() + 1);
+}
+
 std::set<int> bpf_program_ids() {
     std::set<int> ids;
     auto j = json::parse(capture("bpftool -j prog list 2>/dev/null"), nullptr, false);

@@ -32,6 +32,15 @@ int wait_exit(pid_t pid, std::chrono::milliseconds timeout, bool* timed_out = nu
 // Runs a shell command and returns its stdout.
 std::string capture(const std::string& command);
 
+// The exec storm, bench/tools/storm.c ($EXECMOND_STORM), and its static no-op
+// target ($EXECMOND_NOOP): `count` execs of the no-op with argv[1]
+// "<token>-<seq>" (seq 0 .. count-1), from `spawners` processes. Returns the
+// seconds taken, or -1 if it failed. (No assertions: callable from a thread.)
+std::string noop_path();
+double run_storm(const std::string& token, int count, int spawners = 2);
+// The <seq> of an exec line of such a storm, or -1.
+int storm_seq(const std::string& line, const std::string& token);
+
 // Ids of every loaded BPF program / link on the machine.
 std::set<int> bpf_program_ids();
 std::set<int> bpf_link_ids();

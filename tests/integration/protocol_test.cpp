@@ -39,18 +39,6 @@ void require_root() {
         SKIP("needs root to load BPF programs");
 }
 
-std::string env_or(const char* name, const char* fallback) {
-    const char* v = std::getenv(name);
-    return v ? v : fallback;
-}
-
-std::string storm_path() {
-    return env_or("EXECMOND_STORM", "build/tests/storm");
-}
-std::string noop_path() {
-    return env_or("EXECMOND_NOOP", "build/tests/noop");
-}
-
 std::string read_file(const std::string& path) {
     std::ifstream in(path);
     std::stringstream s;
@@ -201,27 +189,6 @@ std::string read_as(uid_t uid, gid_t gid, const std::string& path) {
 
 std::string first_line(const std::string& text) {
     return text.substr(0, text.find('\n'));
-}
-
-// Runs the storm helper: `count` execs of the static no-op, argv[1]
-// token-<seq>, from two spawners. Returns the seconds taken, or -1 if it
-// failed. (No assertions: callable from a thread.)
-double run_storm(const std::string& token, int count) {
-    auto out = capture(storm_path() + " " + noop_path() + " " + token + " " + std::to_string(count) +
-                       " 2 && echo ok");
-    if (out.find("ok") == std::string::npos)
-        return -1;
-    return std::stod(out);
-}
-
-// The integer after "<token>-" in an exec line of the storm, or -1.
-int storm_seq(const std::string& line, const std::string& token) {
-    if (line.find("\"type\":\"exec\"") == std::string::npos)
-        return -1;
-    auto pos = line.find(token + "-");
-    if (pos == std::string::npos)
-        return -1;
-    return std::atoi(line.c_str() + pos + token.size() + 1);
 }
 
 } // namespace

@@ -19,8 +19,6 @@
  * While running, touches --ready FILE the first time it sees an exec whose
  * argv holds "execmond-bench-<run>-ready": the runner spawns such execs until
  * then, which proves the whole path (probe -> daemon -> this client) is live.
- *
- * cc -O2 -Wall -o tap tap.c
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,22 +1,22 @@
 /*
- * storm: the exec-storm driver of the execmond benchmarks.
+ * storm: the exec storm of the execmond benchmarks and integration tests (the
+ * one storm driver; meson builds it as bench/storm).
  *
  * Forks one spawner per core; each posix_spawn()s the static no-op binary and
  * waits for it, until the spawners together have run --count execs. Every
  * spawn's argv is
  *
- *     noop execmond-bench-<run>-<seq> <boottime_ns>
+ *     noop <token>-<seq> <boottime_ns>
  *
- * where <seq> is unique in the run (0 .. count-1) and <boottime_ns> is
- * CLOCK_BOOTTIME read just before posix_spawn(), so a consumer can count the
- * execs it saw and time exec -> line on the same clock as the kernel's
- * ktime (bpf_ktime_get_boot_ns).
+ * where <token> is --token, by default execmond-bench-<run>; <seq> is unique
+ * in the run (0 .. count-1) and <boottime_ns> is CLOCK_BOOTTIME read just
+ * before posix_spawn(), so a consumer can count the execs it saw and time
+ * exec -> line on the same clock as the kernel's ktime (bpf_ktime_get_boot_ns).
  *
  * With --rate R the spawners follow one shared schedule (exec <seq> is due at
  * start + seq / R), otherwise they go as fast as they can. Prints one JSON
- * object: count, elapsed, rate.
- *
- * cc -O2 -Wall -o storm storm.c
+ * object: count, elapsed, rate. The spawners die with the storm (a killed
+ * storm leaves no spawner running on).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,16 +63,17 @@ static void sleep_until(int64_t mono_ns)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: storm --count N [--spawners K] [--rate EXECS_PER_S] [--run ID] [--noop PATH]\n"
+	fprintf(f, "usage: storm --count N [--spawners K] [--rate EXECS_PER_S] [--run ID | --token T] [--noop PATH]\n"
 		   "  --count N       total execs over all spawners (required)\n"
 		   "  --spawners K    spawner processes (default: online CPUs)\n"
 		   "  --rate R        total execs/s on a fixed schedule (default: as fast as possible)\n"
 		   "  --run ID        token run id, [A-Za-z0-9]+ (default: pid)\n"
+		   "  --token T       argv[1] prefix, [A-Za-z0-9._-]+ (default: execmond-bench-<run>)\n"
 		   "  --noop PATH     binary to spawn (default: 'noop' next to this program)\n");
 }
 
 static int run_spawner(struct shared *sh, int idx, int nspawners, uint64_t count, double rate,
-		       const char *noop, const char *run, int release_fd)
+		       const char *noop, const char *prefix, int release_fd)
 {
 	char c;
 	/* Wait for the release: the parent closes the pipe's write end. */
@@ -80,7 +82,7 @@ static int run_spawner(struct shared *sh, int idx, int nspawners, uint64_t count
 	close(release_fd);
 
 	struct spawner_stats *st = &sh->s[idx];
-	char token[96], stamp[32];
+	char token[160], stamp[32];
 	char *argv[] = {"noop", token, stamp, NULL};
 	char *envp[] = {NULL};
 	const int64_t start = sh->start_ns;
@@ -94,7 +96,7 @@ static int run_spawner(struct shared *sh, int idx, int nspawners, uint64_t count
 			else if (now - due > st->max_lag_ns)
 				st->max_lag_ns = now - due;
 		}
-		snprintf(token, sizeof token, "execmond-bench-%s-%" PRIu64, run, seq);
+		snprintf(token, sizeof token, "%s-%" PRIu64, prefix, seq);
 		snprintf(stamp, sizeof stamp, "%" PRId64, now_ns(CLOCK_BOOTTIME));
 		pid_t pid;
 		int err = posix_spawn(&pid, noop, NULL, NULL, argv, envp);
@@ -119,29 +121,38 @@ int main(int argc, char **argv)
 	long nspawners = sysconf(_SC_NPROCESSORS_ONLN);
 	double rate = 0;
 	char run[48];
+	char prefix[128] = "";
 	char noop[PATH_MAX] = "";
 	snprintf(run, sizeof run, "%d", (int)getpid());
 
 	static const struct option opts[] = {
 		{"count", required_argument, NULL, 'n'}, {"spawners", required_argument, NULL, 'j'},
 		{"rate", required_argument, NULL, 'r'},	 {"run", required_argument, NULL, 'i'},
-		{"noop", required_argument, NULL, 'x'},	 {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"noop", required_argument, NULL, 'x'},	 {"token", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},	 {NULL, 0, NULL, 0},
 	};
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	static const char alnum[] = ALNUM, token_chars[] = ALNUM "._-";
 	int o;
-	while ((o = getopt_long(argc, argv, "n:j:r:i:x:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "n:j:r:i:x:t:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'n': count = strtoull(optarg, NULL, 10); break;
 		case 'j': nspawners = strtol(optarg, NULL, 10); break;
 		case 'r': rate = strtod(optarg, NULL); break;
 		case 'i':
-			if (strlen(optarg) >= sizeof run || strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-									  "abcdefghijklmnopqrstuvwxyz0123456789") !=
-								     strlen(optarg)) {
+			if (strlen(optarg) >= sizeof run || strspn(optarg, alnum) != strlen(optarg)) {
 				fprintf(stderr, "storm: --run must be [A-Za-z0-9]{1,47}\n");
 				return 2;
 			}
 			snprintf(run, sizeof run, "%s", optarg);
+			break;
+		case 't':
+			if (!*optarg || strlen(optarg) >= sizeof prefix ||
+			    strspn(optarg, token_chars) != strlen(optarg)) {
+				fprintf(stderr, "storm: --token must be [A-Za-z0-9._-]{1,127}\n");
+				return 2;
+			}
+			snprintf(prefix, sizeof prefix, "%s", optarg);
 			break;
 		case 'x': snprintf(noop, sizeof noop, "%s", optarg); break;
 		case 'h': usage(stdout); return 0;
@@ -154,6 +165,8 @@ int main(int argc, char **argv)
 	}
 	if ((uint64_t)nspawners > count)
 		nspawners = (long)count;
+	if (prefix[0] == '\0')
+		snprintf(prefix, sizeof prefix, "execmond-bench-%s", run);
 	if (noop[0] == '\0') {
 		char self[PATH_MAX - 8];
 		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -185,6 +198,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pid_t *kids = calloc((size_t)nspawners, sizeof *kids);
+	pid_t self = getpid();
 	for (long i = 0; i < nspawners; i++) {
 		pid_t p = fork();
 		if (p < 0) {
@@ -193,7 +207,9 @@ int main(int argc, char **argv)
 		}
 		if (p == 0) {
 			close(release[1]);
-			_exit(run_spawner(sh, (int)i, (int)nspawners, count, rate, noop, run, release[0]));
+			if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != self)
+				_exit(1);
+			_exit(run_spawner(sh, (int)i, (int)nspawners, count, rate, noop, prefix, release[0]));
 		}
 		kids[i] = p;
 	}
@@ -224,9 +240,10 @@ int main(int argc, char **argv)
 			max_lag = sh->s[i].max_lag_ns;
 	}
 	double elapsed = (double)(end - sh->start_ns) / 1e9;
-	printf("{\"run\":\"%s\",\"count\":%" PRIu64 ",\"spawned\":%" PRIu64 ",\"failed\":%" PRIu64
+	printf("{\"run\":\"%s\",\"token\":\"%s\",\"count\":%" PRIu64 ",\"spawned\":%" PRIu64 ",\"failed\":%" PRIu64
 	       ",\"spawners\":%ld,\"rate_target\":%.1f,\"elapsed_s\":%.6f,\"rate\":%.1f,\"max_lag_ms\":%.3f}\n",
-	       run, count, spawned, failed, nspawners, rate, elapsed, elapsed > 0 ? (double)spawned / elapsed : 0.0,
+	       run, prefix, count, spawned, failed, nspawners, rate, elapsed,
+	       elapsed > 0 ? (double)spawned / elapsed : 0.0,
 	       (double)max_lag / 1e6);
 	return (bad || failed) ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 /*
  * The storm's target: a static binary with no libc that exits 0 at once, so an
  * exec costs only what the kernel (and any monitor) spends on it.
- * Built with: cc -static -nostdlib -nostartfiles -fno-stack-protector -O2
+ * bench/meson.build builds it: cc -static -nostdlib -nostartfiles -fno-stack-protector -O2
  */
 #if defined(__x86_64__)
 __attribute__((naked, noreturn)) void _start(void)

@@ -16,8 +16,6 @@
  *
  * where stop_ms is from the first forwarded signal to the exit. With
  * --ready-only it sends SIGTERM itself right after READY=1.
- *
- * cc -O2 -Wall -o readywait readywait.c
  */
 #define _GNU_SOURCE
 #include <errno.h>
