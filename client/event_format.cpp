@@ -63,8 +63,14 @@ std::string signal_name(int signal) {
 EventFormatter::EventFormatter(UserNames& users, bool utc, long ticks_per_second)
     : users_(users), utc_(utc), ticks_per_second_(ticks_per_second) {}
 
-StyledLine EventFormatter::heading() const {
+StyledLine EventFormatter::heading(bool tree) const {
     StyledLine l;
+    if (tree) {
+        l.add_head(left("TIME", time_columns) + " " + left("USER", user_columns) +
+                       " PID COMMAND, under its ancestors",
+                   Tone::heading);
+        return l;
+    }
     l.add_head(left("TIME", time_columns) + " " + left("USER", user_columns) + " " +
                    right("PID", pid_columns) + " " + right("PPID", pid_columns) + " COMMAND",
                Tone::heading);

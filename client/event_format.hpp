@@ -20,8 +20,8 @@ class EventFormatter {
 public:
     EventFormatter(UserNames& users, bool utc, long ticks_per_second);
 
-    // The column titles of the compact view (printed on a terminal).
-    StyledLine heading() const;
+    // The column titles (printed on a terminal), of the compact view or the tree.
+    StyledLine heading(bool tree = false) const;
     StyledLine exec(const json& line);
     StyledLine exit(const json& line);
     StyledLine fork(const json& line);

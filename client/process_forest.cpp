@@ -4,6 +4,7 @@
 #include "json_fields.hpp"
 #include "kernel_text.hpp"
 #include "shell_quote.hpp"
+#include "text_width.hpp"
 #include "times.hpp"
 
 #include <algorithm>
@@ -99,15 +100,19 @@ std::vector<StyledLine> render_forest(const std::vector<json>& processes, const 
         roots = {it->second};
     }
 
+    // Columns as wide as their widest entry, so that the tree lines up.
     size_t key_columns = 3;
-    for (const auto& p : procs)
+    size_t user_columns = EventFormatter::user_columns;
+    for (const auto& p : procs) {
         key_columns = std::max(key_columns, p.key.size());
+        user_columns =
+            std::max(user_columns, display_width(printable(users.name(num<uint32_t>(*p.line, "uid", 0)))));
+    }
 
     std::vector<StyledLine> out;
     StyledLine heading;
     heading.add_head(right("PID", pid_columns) + " " + left("KEY", key_columns) + " " +
-                         left("START", start_columns) + " " + left("USER", EventFormatter::user_columns) +
-                         " COMMAND",
+                         left("START", start_columns) + " " + left("USER", user_columns) + " COMMAND",
                      Tone::heading);
     out.push_back(std::move(heading));
 
@@ -123,8 +128,7 @@ std::vector<StyledLine> render_forest(const std::vector<json>& processes, const 
         auto t = parse_rfc3339(str(p, "start_time"));
         l.add_head(left(t ? start_time(*t, now, options.utc) : "?", start_columns) + " ", Tone::dim);
         uint32_t uid = num<uint32_t>(p, "uid", 0);
-        l.add_head(left(printable(users.name(uid)), EventFormatter::user_columns) + " ",
-                   uid == 0 ? Tone::root : Tone::plain);
+        l.add_head(left(printable(users.name(uid)), user_columns) + " ", uid == 0 ? Tone::root : Tone::plain);
         l.add_head(prefix + connector, Tone::dim);
         l.body = command_of(p);
         out.push_back(std::move(l));

@@ -25,8 +25,8 @@ public:
     void measure() { columns_ = out_.columns(); }
 
     void heading() {
-        if (out_.tty() && !options_.tree)
-            emit(format_.heading());
+        if (out_.tty() && !options_.json)
+            emit(format_.heading(options_.tree));
     }
 
     void on_line(const std::string& line) {
