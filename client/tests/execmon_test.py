@@ -247,6 +247,49 @@ def test_live_view(tmux, typist, viewer, shell_pid, work):
           repr(got))
 
 
+def test_json_and_stats(typist, tmux, shell_pid, work):
+    """--json passes the daemon's lines through; stats gives rates since the last call."""
+    sock = os.path.join(work, "events.sock")
+    out = open(os.path.join(work, "json.txt"), "w+")
+    p = subprocess.Popen([EXECMON, "--json", "-p", str(shell_pid)], stdout=out, env=dict(os.environ, EXECMOND_SOCKET=sock))
+    try:
+        wait_for(lambda: clients_of(work) >= 1, 10)
+        record = os.path.join(work, "json1")
+        tmux.type(typist, recorder_command(work, record))
+        wait_for(lambda: os.path.exists(record) and os.path.getsize(record) > 0)
+        pid, ppid, cmdline = read_record(record)
+
+        def exec_line():
+            out.seek(0)
+            for line in out.read().splitlines():
+                j = json.loads(line)
+                if j.get("type") == "exec" and j.get("pid") == pid:
+                    return j
+        j = wait_for(exec_line, 10)
+    finally:
+        p.terminate()
+        p.wait()
+    out.seek(0)
+    lines = out.read().splitlines()
+    types = [json.loads(l)["type"] for l in lines]
+    check(types[:2] == ["hello", "subscribed"], "--json: the hello line, the subscription's answer, then events",
+          repr(types[:5]))
+    check(j is not None and j["ppid"] == ppid and len(j["argv"]) == cmdline.count(b"\0"),
+          "--json: the exec line as the daemon wrote it", repr(j))
+    here = os.path.dirname(os.path.abspath(__file__))
+    v = subprocess.run([PYTHON, os.path.join(here, "..", "..", "tests", "validate_stream.py")],
+                       input="\n".join(lines) + "\n", capture_output=True, text=True)
+    check(v.returncode == 0, "--json: every line follows proto/stream.schema.json", v.stdout)
+
+    env = dict(os.environ, XDG_STATE_HOME=os.path.join(work, "state"))
+    first = subprocess.run([EXECMON, "--socket", sock, "stats"], capture_output=True, text=True, env=env)
+    second = subprocess.run([EXECMON, "--socket", sock, "stats"], capture_output=True, text=True, env=env)
+    check("rates since execmond started" in first.stdout and "since the last execmon stats" in second.stdout,
+          "stats: rates since the daemon started, then since the last call", first.stdout + second.stdout)
+    check("\x1b[" not in second.stdout and re.search(r"^  exec +[0-9,]+ +[0-9.]+$", second.stdout, re.M),
+          "stats: piped, plain text with totals and rates", second.stdout)
+
+
 def clients_of(work):
     """Clients whose subscription is in force (hello and its answer sent), per the daemon's stats."""
     p = subprocess.Popen([EXECMON, "--socket", os.path.join(work, "events.sock"), "stats", "--json"],
@@ -407,6 +450,7 @@ def main_tmux():
         shell_pid = tmux.pane_pid(typist)
         test_live_view(tmux, typist, viewer, shell_pid, work)
         tree = test_tree(tmux, typist, viewer, shell_pid, work)
+        test_json_and_stats(typist, tmux, shell_pid, work)
         if tree:
             print("--- the --tree pane:\n" + tree.rstrip() + "\n---")
         test_errors(tmux, viewer, daemon, work)
