@@ -26,5 +26,6 @@ apt-get install -y -qq --no-install-recommends \
   libboost-dev libboost-program-options-dev \
   nlohmann-json3-dev libsystemd-dev libelf-dev zlib1g-dev \
   socat jq python3 python3-jsonschema \
+  tmux \
   clang-format \
   >/dev/null

@@ -55,8 +55,8 @@ asan() {
   if [ ! -f $dir/build.ninja ]; then
     meson setup $dir -Db_sanitize=address,undefined -Db_lundef=false || return 1
   fi
-  ninja -C $dir daemon/execmond tests/unit_tests || return 1
-  meson test -C $dir --no-rebuild --print-errorlogs unit || return 1
+  ninja -C $dir daemon/execmond tests/unit_tests client/tests/client_unit_tests || return 1
+  meson test -C $dir --no-rebuild --print-errorlogs unit client-unit || return 1
   local area rc=0 t0
   for area in pipeline lineage protocol loss; do
     t0=$SECONDS

@@ -108,7 +108,8 @@ t_install() {
   for f in /usr/sbin/execmond /lib/systemd/system/execmond.service /lib/systemd/system/execmond.socket \
     /usr/lib/sysusers.d/execmond.conf /usr/share/man/man8/execmond.8.gz \
     /usr/share/doc/execmond/execmond.conf.example /usr/share/doc/execmond/service.md.gz \
-    /etc/execmond/execmond.conf; do
+    /etc/execmond/execmond.conf /usr/bin/execmon /usr/share/man/man1/execmon.1.gz \
+    /usr/share/bash-completion/completions/execmon; do
     dpkg -L execmond | grep -qx "$f" || missing+=" $f"
   done
   [ -z "$missing" ] || { why="package lacks:$missing"; return 1; }
@@ -181,6 +182,28 @@ t_journal_offsets() {
   grep -Eq '^(btf|offsets|fork-map): parent pid' <<<"$m" ||
     { why="no journal entry with EXECMOND_PARENT_PATH= and a 'parent pid' message"; return 1; }
   metric journal_parent "$(head -n1 <<<"$m")"
+}
+
+# execmon, the packaged client, on the packaged socket: it sees an exec; the
+# socket's group decides who may read (nobody may not, a member of execmond may).
+t_execmon() {
+  local out=$E/execmon.out
+  cp /bin/true $E/e2e-mark-true
+  execmon -c 'e2e-mark*' >"$out" 2>&1 &
+  local pid=$!
+  subscribed() { [ "$(execmon stats --json | jq '[.per_client[] | select(.sent >= 2)] | length')" -ge 2 ]; }
+  wait_for 10 subscribed || { kill $pid; why="execmon did not subscribe: $(cat "$out")"; return 1; }
+  $E/e2e-mark-true 'a b' "it's"
+  seen() { grep -qF "$E/e2e-mark-true 'a b' 'it'\''s'" "$out"; }
+  wait_for 10 seen || { kill $pid; why="execmon did not show the exec: $(cat "$out")"; return 1; }
+  kill $pid
+  metric execmon_line "$(grep -m1 e2e-mark "$out")"
+  local msg
+  msg=$(setpriv --reuid=nobody --regid=nogroup --clear-groups execmon stats 2>&1)
+  grep -q "add yourself to the execmond group: usermod -aG execmond nobody" <<<"$msg" ||
+    { why="as nobody: $msg"; return 1; }
+  setpriv --reuid=nobody --regid=nogroup --groups=execmond execmon stats >/dev/null ||
+    { why="a member of the execmond group cannot read the socket"; return 1; }
 }
 
 # --- 5. stop leaves nothing loaded ------------------------------------------
@@ -325,6 +348,7 @@ check postinst-enable-start t_postinst
 check security-exposure t_security
 check hardened-process t_hardened_process
 check exec-events t_events
+check execmon-client t_execmon
 check journal-attach-lines t_journal_attach
 check journal-parent-offsets t_journal_offsets
 check stop-unloads-probes t_stop
