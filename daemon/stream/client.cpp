@@ -22,16 +22,24 @@ void Client::start() {
 }
 
 void Client::send(const Line& line) {
+    enqueue(line, true);
+}
+
+void Client::send_whole(const Line& lines) {
+    enqueue(lines, false);
+}
+
+void Client::enqueue(const Line& line, bool bounded) {
     if (closed_ || closing_)
         return;
     // Make room by dropping the oldest lines not already being written.
-    while (queued_bytes_ + line->size() > queue_limit_ && queue_.size() > in_flight_) {
+    while (bounded && queued_bytes_ + line->size() > queue_limit_ && queue_.size() > in_flight_) {
         queued_bytes_ -= queue_[in_flight_]->size();
         queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
         ++pending_lost_;
         ++dropped_total_;
     }
-    if (queued_bytes_ + line->size() > queue_limit_) {
+    if (bounded && queued_bytes_ + line->size() > queue_limit_) {
         ++pending_lost_;
         ++dropped_total_;
     } else {

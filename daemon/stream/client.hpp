@@ -41,6 +41,7 @@ public:
     void start();
     // Queues a line; drops the oldest unsent lines if the queue is full.
     void send(const Line& line) override;
+    void send_whole(const Line& lines) override;
     // Writes what is queued, then closes (used at shutdown).
     void close_after_flush();
     void close(std::string_view reason);
@@ -59,6 +60,7 @@ public:
     std::chrono::steady_clock::time_point next_stats{};
 
 private:
+    void enqueue(const Line& line, bool bounded);
     void read_more();
     void handle_input(size_t n);
     void write_more();

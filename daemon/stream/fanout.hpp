@@ -17,6 +17,9 @@ public:
     virtual const Subscription& subscription() const = 0;
     // Never blocks: a subscriber that cannot keep up drops and counts.
     virtual void send(const Line& line) = 0;
+    // Several lines that belong together (a snapshot): queued as one unit,
+    // past the queue's bound if need be.
+    virtual void send_whole(const Line& lines) { send(lines); }
 };
 
 class Fanout {

@@ -7,12 +7,14 @@ namespace execmond {
 void send_snapshot(Subscriber& to, const ProcessTable& table, CgroupPaths& cgroups, const Encoder& encoder,
                    const BootClock& clock) {
     uint64_t count = 0;
+    std::string answer;
     table.for_each_live([&](const ProcessInfo& p) {
         const ProcessInfo* parent = p.ppid != 0 ? table.find(p.ppid) : nullptr;
-        to.send(share(encoder.process(p, parent, p.cgroup_id != 0 ? cgroups.path_of(p.cgroup_id) : "")));
+        answer += encoder.process(p, parent, p.cgroup_id != 0 ? cgroups.path_of(p.cgroup_id) : "");
         ++count;
     });
-    to.send(share(snapshot_end_line(clock, BootClock::now_boottime_ns(), count)));
+    answer += snapshot_end_line(clock, BootClock::now_boottime_ns(), count);
+    to.send_whole(share(std::move(answer)));
 }
 
 } // namespace execmond

@@ -1,6 +1,6 @@
 // The answer to {"type":"snapshot"}: every live process of the table as one
-// `process` line, then `snapshot_end`, all queued at one instant between two
-// records (docs/protocol.md, "Snapshot").
+// `process` line, then `snapshot_end`, queued as one unit at one instant
+// between two records (docs/protocol.md, "Snapshot").
 #pragma once
 
 #include "boot_clock.hpp"

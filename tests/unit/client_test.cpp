@@ -114,3 +114,28 @@ TEST_CASE("stuck is timed from the blocked write, not from before an idle spell"
     CHECK_FALSE(client->stuck(now, 1s));
     CHECK(client->stuck(now + 2s, 1s));
 }
+
+TEST_CASE("lines sent whole pass the queue's bound and arrive intact", "[client]") {
+    asio::io_context io;
+    asio::local::stream_protocol::socket ours(io), theirs(io);
+    asio::local::connect_pair(ours, theirs);
+    auto client = std::make_shared<Client>(
+        std::move(ours), 1, PeerCredentials{}, 65536, [](Client&, std::string_view) {},
+        [](Client&, std::string_view) {});
+    client->start();
+    std::string whole;
+    for (int i = 0; i < 20000; ++i) // ~200 KB: three times the bound
+        whole += *line(i);
+    client->send_whole(std::make_shared<const std::string>(whole));
+    CHECK(client->lines_dropped() == 0);
+    std::string got;
+    std::array<char, 65536> buf;
+    while (got.size() < whole.size()) {
+        io.poll();
+        boost::system::error_code ec;
+        size_t n = theirs.read_some(asio::buffer(buf), ec);
+        REQUIRE_FALSE(ec);
+        got.append(buf.data(), n);
+    }
+    CHECK(got == whole);
+}

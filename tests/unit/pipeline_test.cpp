@@ -140,8 +140,16 @@ TEST_CASE("a snapshot lists every live process once, then its count", "[pipeline
     rig.feed(test::exec_record(42, 7, "echo", "/bin/echo", "echo\0hi there\0"sv));
     rig.feed(test::fork_record(43, 7, "bash"));
     rig.feed(test::exit_record(43, 7, "bash", 0)); // exited: not listed
-    Collector c;
-    send_snapshot(c, rig.table, rig.cgroups, rig.encoder, rig.clock);
+    Collector whole;
+    send_snapshot(whole, rig.table, rig.cgroups, rig.encoder, rig.clock);
+    REQUIRE(whole.lines.size() == 1); // one unit
+    Collector c;                      // its lines, one by one
+    std::string_view rest = *whole.lines[0];
+    while (!rest.empty()) {
+        size_t nl = rest.find('\n');
+        c.lines.push_back(share(std::string(rest.substr(0, nl + 1))));
+        rest.remove_prefix(nl + 1);
+    }
     REQUIRE(c.lines.size() == 4); // init, bash, echo, end
     std::map<int, json> by_pid;
     for (size_t i = 0; i + 1 < c.lines.size(); ++i) {
