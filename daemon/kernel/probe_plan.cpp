@@ -26,12 +26,11 @@ std::variant<ProbePlan, PlanError> plan_probes(ProbeMode mode, const std::string
         return PlanError{"cannot probe " + on + " for BPF features: " + std::strerror(-kernel.ring_buffer) +
                          " (is the bpf() system call filtered, e.g. by a container's seccomp profile?)"};
 
-    const std::string no_btf = on + " has no BTF of its own (" + kernel.kernel_btf_error +
-                               "; kernels built without CONFIG_DEBUG_INFO_BTF)";
+    const std::string no_btf = "the kernel has no BTF (" + kernel.kernel_btf_error + ")";
     switch (mode) {
     case ProbeMode::btf:
         if (!kernel.kernel_btf)
-            return PlanError{"--probe-mode btf: " + no_btf +
+            return PlanError{"--probe-mode btf on " + on + ": " + no_btf +
                              "; use --btf FILE with a BTF file for this kernel (e.g. from btfhub), or "
                              "--probe-mode auto for the fork-map mode without one"};
         return ProbePlan{ProbeSet::tp_btf, {}, "--probe-mode btf"};

@@ -69,9 +69,11 @@ KernelFacts probe_kernel() {
     if (vmlinux) {
         k.kernel_btf = true;
     } else {
+        // ESRCH: libbpf found none, neither in sysfs nor as a vmlinux file.
         int err = errno;
-        k.kernel_btf_error =
-            "/sys/kernel/btf/vmlinux: " + (err == ENOENT ? std::string("none") : errno_text(err));
+        k.kernel_btf_error = err == ESRCH || err == ENOENT
+                                 ? "none at /sys/kernel/btf/vmlinux; built without CONFIG_DEBUG_INFO_BTF?"
+                                 : "/sys/kernel/btf/vmlinux: " + errno_text(err);
     }
     return k;
 }
@@ -335,9 +337,9 @@ Probes Probes::load(const ProbeConfig& config) {
                       : plan.set == ProbeSet::btf_file ? ParentPath::offsets
                                                        : ParentPath::fork_map;
     std::string against = plan.set == ProbeSet::btf_file ? " " + plan.btf_file : "";
-    std::string message = std::string("parent pid: ") + to_string(path) +
-                          "; probes: " + set_description(plan.set) + against + " on Linux " + kernel.release +
-                          " (" + plan.why + "); process exit: " + exit_rule(plan.set, group_dead);
+    std::string message = std::string("parent pid: ") + to_string(path) + "; probes: " +
+                          set_description(plan.set) + against + " (" + plan.why + "), Linux " + kernel.release +
+                          "; process exit: " + exit_rule(plan.set, group_dead);
     if (plan.set == ProbeSet::fork_map)
         message += "; parents recorded at fork and seeded from /proc, reparented orphans re-read from /proc; "
                    "no argv, euid/egid, exit codes, start times or pid namespaces";
