@@ -59,13 +59,15 @@ uint64_t read_proc_number(const char* path, uint64_t fallback) {
     return (in >> v) ? v : fallback;
 }
 
-KernelFacts probe_kernel() {
+// Also hands back the kernel's BTF, when it has one, so that it is parsed
+// once here (libbpf parses it again for the relocations).
+KernelFacts probe_kernel(BtfPtr& vmlinux) {
     KernelFacts k;
     k.release = kernel_release();
     k.ring_buffer = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr);
     // What libbpf itself will use (sysfs, then the vmlinux files it knows):
     // a readable but empty /sys/kernel/btf/vmlinux is no BTF.
-    BtfPtr vmlinux(btf__load_vmlinux_btf(), &btf__free);
+    vmlinux.reset(btf__load_vmlinux_btf());
     if (vmlinux) {
         k.kernel_btf = true;
     } else {
@@ -259,7 +261,8 @@ Probes Probes::load(const ProbeConfig& config) {
                              missing,
                          exit_no_permission);
 
-    const KernelFacts kernel = probe_kernel();
+    BtfPtr vmlinux(nullptr, &btf__free);
+    const KernelFacts kernel = probe_kernel(vmlinux);
     auto planned = plan_probes(config.mode, config.btf_path, kernel);
     if (auto* err = std::get_if<PlanError>(&planned))
         throw ProbeError(err->message, exit_failure);
@@ -269,7 +272,6 @@ Probes Probes::load(const ProbeConfig& config) {
     // file is reported as such, and the log says how exits are found.
     bool group_dead = false;
     if (plan.set == ProbeSet::tp_btf) {
-        BtfPtr vmlinux(btf__load_vmlinux_btf(), &btf__free);
         group_dead = vmlinux && has_group_dead(vmlinux.get());
     } else if (plan.set == ProbeSet::btf_file) {
         if (access(plan.btf_file.c_str(), R_OK) != 0)
@@ -284,6 +286,7 @@ Probes Probes::load(const ProbeConfig& config) {
                 exit_failure);
         group_dead = has_group_dead(file.get());
     }
+    vmlinux.reset();
 
     std::optional<TracefsMount> tracefs;
     std::optional<EmptyBtfFile> empty_btf;
