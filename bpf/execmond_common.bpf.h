@@ -1,19 +1,23 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Maps and policy shared by both probe objects (tp_btf/CO-RE and classic):
- * the ring buffer and its wake-up policy, the drop counters, the per-CPU exec
- * scratch record and the --follow subtree filter.
+ * Maps and policy shared by the three program sets of bpf/execmond.bpf.c: the
+ * ring buffer and its wake-up policy, the drop counters, the per-CPU exec
+ * scratch record, the once-per-process exit claim and the --follow filter.
+ *
+ * Everything here runs on Linux 5.8 (the BPF ring buffer): no BPF atomics
+ * (5.12), no dynptrs (5.19), no helper newer than 5.8.
  */
 #ifndef EXECMOND_COMMON_BPF_H
 #define EXECMOND_COMMON_BPF_H
 
 #include "kernel_types.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 #include "execmond_event.h"
 #include "execmond_config.h"
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
+#define CLONE_PARENT	  0x00008000
 #define CLONE_THREAD	  0x00010000
 #define SIGNAL_GROUP_EXIT 0x00000004
 
@@ -63,6 +67,28 @@ struct {
 	__type(value, __u8);
 } followed SEC(".maps");
 
+/*
+ * Processes whose exit was reported, for kernels whose sched_process_exit has
+ * no group_dead argument. There the last thread is the one that sees
+ * signal->live == 0, but a thread that decremented it earlier and reaches the
+ * tracepoint later sees 0 too: several threads can qualify. The first to
+ * insert the process's key wins; the insert is atomic under the map's bucket
+ * lock, so no BPF atomics are needed. Keys carry the start time, so a stale
+ * entry never matches a later process: LRU only bounds the memory.
+ */
+struct exit_key {
+	__u32 tgid;
+	__u32 zero;
+	__u64 start; /* the leader's start_boottime; 0 in fork-map mode (see there) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192); /* 1 when the kernel passes group_dead (the daemon) */
+	__type(key, struct exit_key);
+	__type(value, __u8);
+} exit_claims SEC(".maps");
+
 static __always_inline void count_drop(__u32 type)
 {
 	__u64 *n = bpf_map_lookup_elem(&drops, &type);
@@ -71,28 +97,55 @@ static __always_inline void count_drop(__u32 type)
 		*n += 1;
 }
 
-/*
- * Wake the reader only when it is idle (docs/benchmarks.md, "wake-ups"):
- * while its drain timer is armed, submit without a wake-up; when it is not,
- * submit with flag 0, which wakes it only if it had consumed everything
- * before this record (so a burst wakes it once). A ring filling past
- * wakeup_bytes always forces a wake-up.
- *
- * Call after the record is reserved, passing a 64-bit field of it and the
- * value to store there: the atomic exchange is a full barrier, so our
- * reservation is visible before we read the flag. The reader clears the
- * flag, fences, then checks for reserved data (RingReader::on_timer): either
- * it sees this record, or this record sees the flag clear. No record is ever
- * left behind without a wake-up or a timer to collect it.
- */
-static __always_inline __u64 submit_flags(__u64 *field, __u64 value)
+/* True for the first caller with this key, false for every later one. */
+static __always_inline bool claim_exit(__u32 tgid, __u64 start)
 {
-	__sync_lock_test_and_set(field, value);
+	struct exit_key key = {.tgid = tgid, .zero = 0, .start = start};
+	__u8 one = 1;
+
+	return bpf_map_update_elem(&exit_claims, &key, &one, BPF_NOEXIST) == 0;
+}
+
+/*
+ * The wake-up policy (docs/benchmarks.md, "wake-ups"): wake the reader only
+ * when it is idle. While its drain timer is armed, commit without a wake-up;
+ * when it is not, commit with flag 0, which wakes it only if it had consumed
+ * everything before this record (so a burst wakes it once). A ring filling
+ * past wakeup_bytes always forces a wake-up.
+ */
+static __always_inline __u64 wake_flags(void)
+{
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
 	if (*(volatile __u32 *)&reader_timer_armed)
 		return BPF_RB_NO_WAKEUP;
 	return 0;
+}
+
+/*
+ * Call after every commit with the flags it used. The reader goes idle by
+ * clearing the flag, fencing, then looking for reserved data
+ * (RingReader::on_timer). The kernel's commit ends with a fully ordered
+ * xchg() of the record's header, so reading the flag again here pairs with
+ * the reader's fence: either the reader sees this record, or this read sees
+ * the flag clear. In that second (rare) case a NO_WAKEUP record would wait
+ * for the next one, so an 8-byte record forces the wake-up instead.
+ */
+static __always_inline void after_commit(__u64 flags)
+{
+	struct execmond_wake wake = {.type = EXECMOND_REC_WAKE, .size = sizeof(wake)};
+
+	if (flags == BPF_RB_NO_WAKEUP && !*(volatile __u32 *)&reader_timer_armed)
+		bpf_ringbuf_output(&events, &wake, sizeof(wake), BPF_RB_FORCE_WAKEUP);
+}
+
+/* Commits a reserved fixed-size record under the wake-up policy. */
+static __always_inline void submit(void *rec)
+{
+	__u64 flags = wake_flags();
+
+	bpf_ringbuf_submit(rec, flags);
+	after_commit(flags);
 }
 
 static __always_inline bool is_followed(__u32 tgid)
@@ -123,26 +176,24 @@ static __always_inline struct exec_scratch *scratch(void)
 
 /*
  * Copies the finished exec record (header + filename + args) into the ring.
- * A dynptr reservation (not bpf_ringbuf_output) so that the wake-up decision
- * comes after the reservation, as submit_flags() requires.
+ * bpf_ringbuf_output (5.8) takes a variable size, so the record is exactly as
+ * long as its contents, and its commit is followed by after_commit() like
+ * every other record's.
  */
 static __always_inline void output_exec(struct exec_scratch *s)
 {
 	__u32 size = sizeof(s->rec) + s->rec.filename_len + s->rec.args_len;
-	struct bpf_dynptr rec;
 	__u64 flags;
 
 	if (size > sizeof(*s))
 		return;
 	s->rec.hdr.size = size;
-	if (bpf_ringbuf_reserve_dynptr(&events, size, 0, &rec)) {
-		bpf_ringbuf_discard_dynptr(&rec, 0);
+	flags = wake_flags();
+	if (bpf_ringbuf_output(&events, s, size, flags)) {
 		count_drop(EXECMOND_REC_EXEC);
 		return;
 	}
-	flags = submit_flags(&s->rec.hdr.ktime_ns, s->rec.hdr.ktime_ns);
-	bpf_dynptr_write(&rec, 0, s, size, 0);
-	bpf_ringbuf_submit_dynptr(&rec, flags);
+	after_commit(flags);
 }
 
 /* Reads the argument area [start, end) of the new image after the filename. */
@@ -162,6 +213,14 @@ static __always_inline void read_args(struct exec_scratch *s, unsigned long star
 		return;
 	if (bpf_probe_read_user(&s->data[fn], len, (const void *)start) == 0)
 		s->rec.args_len = len;
+}
+
+/* The wait(2) status of a process whose last thread is exiting. */
+static __always_inline __u32 wait_status(__u32 signal_flags, __u32 group_exit_code, __u32 leader_exit_code)
+{
+	/* What wait_task_zombie() reports: the group's code after exit_group()
+	 * or a fatal signal, else the leader's own. */
+	return (signal_flags & SIGNAL_GROUP_EXIT) ? group_exit_code : leader_exit_code;
 }
 
 #endif /* EXECMOND_COMMON_BPF_H */

@@ -45,10 +45,7 @@ struct bpf_spin_lock;
 struct bpf_sysctl;
 struct sockaddr;
 struct bpf_timer;
-/* UAPI: an opaque dynptr, allocated on the BPF stack. */
-struct bpf_dynptr {
-	__u64 __opaque[2];
-} __attribute__((aligned(8)));
+struct bpf_dynptr;
 struct bpf_pidns_info;
 struct bpf_redir_neigh;
 struct btf_ptr;
@@ -78,6 +75,7 @@ enum bpf_map_type {
 	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+	BPF_MAP_TYPE_LRU_HASH = 9,
 	BPF_MAP_TYPE_RINGBUF = 27,
 };
 
@@ -98,7 +96,6 @@ enum {
 	BPF_RB_PROD_POS = 3,
 };
 
-#ifdef EXECMOND_CORE_TYPES
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
 typedef struct {
@@ -182,7 +179,15 @@ struct linux_binprm {
 	int argc;
 };
 
+/*
+ * Only to ask whether this kernel's sched_process_exit passes group_dead
+ * (bpf_core_field_exists): its record and its arguments gained the field
+ * together. The ___ suffix is a CO-RE flavour, matched without it.
+ */
+struct trace_event_raw_sched_process_exit___group_dead {
+	bool group_dead;
+};
+
 #pragma clang attribute pop
-#endif /* EXECMOND_CORE_TYPES */
 
 #endif /* EXECMOND_KERNEL_TYPES_H */

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define EXECMOND_ABI_VERSION 1
+#define EXECMOND_ABI_VERSION 2
 
 #define EXECMOND_COMM_LEN    16
 /* Bytes of the path passed to execve(), including its NUL. */
@@ -29,14 +29,31 @@ enum execmond_record_type {
 	EXECMOND_REC_EXEC = 2,
 	EXECMOND_REC_EXIT = 3,
 	EXECMOND_REC_TYPE_COUNT = 4, /* sizes the per-type drop counters */
+	/* No event: an 8-byte record whose only job is to wake the reader (the
+	 * ring's wake-up policy, bpf/execmond_common.bpf.h). Never decoded. */
+	EXECMOND_REC_WAKE = 0x7f,
 };
 
 /* How the probe found the parent pid of a record (docs/lineage.md). */
 enum execmond_parent_source {
-	EXECMOND_PARENT_BTF = 0,      /* CO-RE read of task->real_parent->tgid */
-	EXECMOND_PARENT_OFFSETS = 1,  /* offsets resolved by the daemon from a BTF file */
+	EXECMOND_PARENT_BTF = 0,      /* CO-RE read of task->real_parent->tgid, kernel BTF */
+	EXECMOND_PARENT_BTF_FILE = 1, /* the same read relocated against a BTF file (--btf);
+				       * "offsets" on the wire */
 	EXECMOND_PARENT_FORK_MAP = 2, /* child->parent map filled by the fork probe */
 	EXECMOND_PARENT_UNKNOWN = 3,  /* none of the above knew this task */
+};
+
+/*
+ * What a record does not know (header `unknown`): the probes without any BTF
+ * (fork-map mode) read no task fields, so these members hold 0 and must not be
+ * reported as values. 0: everything is known.
+ */
+enum execmond_unknown {
+	EXECMOND_UNKNOWN_START = 1 << 0,     /* start_boottime_ns (and a fork's parent start) */
+	EXECMOND_UNKNOWN_NS = 1 << 1,	     /* ns_pid, pidns_id */
+	EXECMOND_UNKNOWN_EUID = 1 << 2,	     /* exec: euid, egid */
+	EXECMOND_UNKNOWN_ARGS = 1 << 3,	     /* exec: argc and the argument area */
+	EXECMOND_UNKNOWN_EXIT_CODE = 1 << 4, /* exit: exit_code */
 };
 
 /* Common to all records: who, when, where. 80 bytes. */
@@ -47,14 +64,14 @@ struct execmond_header {
 	__u64 start_boottime_ns; /* the process's start (task->start_boottime) */
 	__u64 cgroup_id;	 /* cgroup v2 id of the task, 0 if none */
 	__u32 pid;		 /* tgid, initial pid namespace */
-	__u32 tid;		 /* thread that triggered the event */
+	__u32 tid;		 /* thread that triggered the event; exit: the process (== pid) */
 	__u32 ppid;		 /* tgid of task->real_parent */
 	__u32 uid;		 /* real uid */
 	__u32 gid;		 /* real gid */
 	__u32 ns_pid;		 /* pid in the task's own pid namespace */
 	__u32 pidns_id;		 /* inode number of that pid namespace */
 	__u16 parent_source;	 /* enum execmond_parent_source */
-	__u16 reserved0;
+	__u16 unknown;		 /* enum execmond_unknown bits */
 	char comm[EXECMOND_COMM_LEN];
 };
 
@@ -76,14 +93,22 @@ struct execmond_exec {
 	__u16 args_len;
 	__u32 args_full_len; /* size of the whole argument area, to flag truncation */
 	__u32 argc;	     /* argument count as the kernel saw it (bprm->argc) */
-	/* filename, then args follow: at most FILENAME_MAX + ARGS_MAX bytes */
+			     /* filename, then args follow: at most FILENAME_MAX + ARGS_MAX bytes */
 };
 
-/* The last thread of a process exited. */
+/* The last thread of a process exited: one record per process. The header
+ * describes the process (its leader's start, ns_pid and comm), whichever
+ * thread ended it. */
 struct execmond_exit {
 	struct execmond_header hdr;
 	__u32 exit_code; /* wait(2) status: (code << 8) | signal | 0x80 core */
 	__u32 reserved1;
+};
+
+/* EXECMOND_REC_WAKE: the reader skips it (RingReader). */
+struct execmond_wake {
+	__u32 type;
+	__u32 size;
 };
 
 #endif /* EXECMOND_EVENT_H */

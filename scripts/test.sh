@@ -2,13 +2,15 @@
 # Fresh Debian 12 machine to every test passing, as root:
 #   1. install the build, test and end-to-end dependencies
 #   2. release build + `meson test` (unit, integration with the real probes, bench unit tests)
-#   3. ASan+UBSan build of the daemon and the unit tests; the unit tests, then
+#   3. the kernel matrix: the daemon on Debian's 5.10, 6.1 and 6.12 kernels in qemu
+#      and on the host's kernel, in each probe mode (tests/kernels/run.sh)
+#   4. ASan+UBSan build of the daemon and the unit tests; the unit tests, then
 #      the integration tests (release binary) driving the sanitized daemon
-#   4. the libFuzzer targets, each for a bounded time
-#   5. the Debian package against a real systemd in nspawn (tests/e2e/run.sh)
+#   5. the libFuzzer targets, each for a bounded time
+#   6. the Debian package against a real systemd in nspawn (tests/e2e/run.sh)
 # Every step runs even if an earlier one failed; the summary names the failures and
 # the exit status is non-zero if any step failed. Logs: build*/meson-logs/testlog.txt.
-#   TEST_STEPS="unit asan" scripts/test.sh   # a subset (deps build test asan fuzz e2e)
+#   TEST_STEPS="unit asan" scripts/test.sh   # a subset (deps build test kernels asan fuzz e2e)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,7 +19,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-steps=${TEST_STEPS:-"deps build test asan fuzz e2e"}
+steps=${TEST_STEPS:-"deps build test kernels asan fuzz e2e"}
 declare -a summary=()
 failed=0
 
@@ -36,7 +38,7 @@ step() { # name command...
 }
 
 deps() {
-  scripts/install-deps.sh && scripts/install-e2e-deps.sh
+  scripts/install-deps.sh && scripts/install-e2e-deps.sh && scripts/install-kernel-matrix.sh
 }
 
 # The sanitizers abort on the first report, so a finding fails its test.
@@ -46,6 +48,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 step deps deps
 step build scripts/build.sh build
 step test meson test -C build --print-errorlogs
+step kernels tests/kernels/run.sh build
 # The product under the sanitizers: the daemon and everything the unit tests
 # link. The integration tests, their process-tree helpers and the storm stay
 # release builds from build/ (a sanitized helper's LeakSanitizer forks a tracer

@@ -45,6 +45,13 @@ struct Event {
 
     // exit: wait(2) status
     uint32_t exit_status = 0;
+
+    // What the probes could not read (fork-map mode: no task fields). An
+    // unknown member holds 0 and must be left out of lines, never shown as a
+    // value. Start times and ns_pid/pidns_id are 0 when unknown.
+    bool euid_known = true;        // exec: euid, egid
+    bool args_known = true;        // exec: argv, argc, args_truncated
+    bool exit_status_known = true; // exit: exit_status
 };
 
 // Records lost, by the kind of event they held.

@@ -1,59 +1,53 @@
 #include "probes.hpp"
 
-#include "btf_offsets.hpp"
-#include "execmond_btf.skel.h"
-#include "execmond_classic.skel.h"
+#include "execmond.skel.h"
 #include "execmond_config.h"
 #include "execmond_event.h"
+#include "libbpf_log.hpp"
 #include "log.hpp"
 
+#include <bpf/btf.h>
 #include <cerrno>
-#include <cstdarg>
 #include <cstring>
-#include <deque>
 #include <fstream>
 #include <linux/capability.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 namespace execmond {
 namespace {
 
-constexpr const char* kernel_btf = "/sys/kernel/btf/vmlinux";
+using BtfPtr = std::unique_ptr<btf, decltype(&btf__free)>;
 
-// libbpf's own messages: kept for error context, logged at debug level.
-std::deque<std::string> g_libbpf_tail;
+// Lines of a rejected program's verifier log shown at error level: the
+// failing instruction and the register state that led to it.
+constexpr size_t verifier_tail_lines = 24;
 
-int libbpf_print(libbpf_print_level level, const char* fmt, va_list args) {
-    char buf[1024];
-    int n = std::vsnprintf(buf, sizeof(buf), fmt, args);
-    if (n <= 0)
-        return 0;
-    std::string line(buf, std::min<size_t>(static_cast<size_t>(n), sizeof(buf) - 1));
-    while (!line.empty() && line.back() == '\n')
-        line.pop_back();
-    if (level != LIBBPF_DEBUG) {
-        g_libbpf_tail.push_back(line);
-        if (g_libbpf_tail.size() > 4)
-            g_libbpf_tail.pop_front();
-    }
-    log::debug("libbpf: " + line);
-    return 0;
+std::string kernel_release() {
+    utsname u{};
+    return uname(&u) == 0 ? u.release : "(unknown)";
 }
 
-std::string libbpf_context() {
-    std::string out;
-    for (const auto& l : g_libbpf_tail)
-        out += "\n  libbpf: " + l;
-    return out;
+std::string errno_text(int err) {
+    return std::strerror(err);
 }
 
 int exit_code_for(int err) {
     return (err == EPERM || err == EACCES) ? exit_no_permission : exit_failure;
 }
 
+// libbpf's last warnings, as context under a failure.
+std::string libbpf_context() {
+    std::string out;
+    for (const auto& l : libbpf_log::warnings())
+        out += "\n  libbpf: " + l;
+    return out;
+}
+
 [[noreturn]] void fail(const std::string& what, int err) {
-    std::string msg = what + ": " + std::strerror(err);
+    std::string msg = what + ": " + errno_text(err);
     if (err == EPERM || err == EACCES)
         msg += " (execmond needs root, or CAP_BPF and CAP_PERFMON)";
     throw ProbeError(msg + libbpf_context(), exit_code_for(err));
@@ -65,32 +59,149 @@ uint64_t read_proc_number(const char* path, uint64_t fallback) {
     return (in >> v) ? v : fallback;
 }
 
-struct Hook {
-    const char* program;
-    const char* tracepoint;
-};
-// Fork first: the parent map and follow set must see a child before its exec.
-// Forks on task_newtask, which fires before the child can run (so before its
-// exec and exit), unlike sched_process_fork.
-constexpr Hook btf_hooks[] = {{"handle_fork", "task/task_newtask"},
-                              {"handle_exec", "sched/sched_process_exec"},
-                              {"handle_exit", "sched/sched_process_exit"}};
-constexpr Hook classic_hooks[] = {{"handle_newtask", "task/task_newtask"},
-                                  {"handle_exec", "sched/sched_process_exec"},
-                                  {"handle_exit", "sched/sched_process_exit"}};
-
-template <typename Skel> void configure_common(Skel* skel, const ProbeConfig& c, uint32_t max_processes) {
-    uint64_t wake = c.wakeup_bytes ? c.wakeup_bytes : c.ring_size / 4;
-    skel->rodata->wakeup_bytes = std::min<uint64_t>(wake, c.ring_size / 2);
-    skel->rodata->follow_enabled = c.follow;
-    if (int err = bpf_map__set_max_entries(skel->maps.events, static_cast<uint32_t>(c.ring_size)))
-        fail("size ring buffer to " + std::to_string(c.ring_size) + " bytes", -err);
-    if (int err = bpf_map__set_max_entries(skel->maps.followed, max_processes))
-        fail("size follow map", -err);
+// Also hands back the kernel's BTF, when it has one, so that it is parsed
+// once here (libbpf parses it again for the relocations).
+KernelFacts probe_kernel(BtfPtr& vmlinux) {
+    KernelFacts k;
+    k.release = kernel_release();
+    k.ring_buffer = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr);
+    // What libbpf itself will use (sysfs, then the vmlinux files it knows):
+    // a readable but empty /sys/kernel/btf/vmlinux is no BTF.
+    vmlinux.reset(btf__load_vmlinux_btf());
+    if (vmlinux) {
+        k.kernel_btf = true;
+    } else {
+        // ESRCH: libbpf found none, neither in sysfs nor as a vmlinux file.
+        int err = errno;
+        k.kernel_btf_error = err == ESRCH || err == ENOENT
+                                 ? "none at /sys/kernel/btf/vmlinux; built without CONFIG_DEBUG_INFO_BTF?"
+                                 : "/sys/kernel/btf/vmlinux: " + errno_text(err);
+    }
+    return k;
 }
 
-bool kernel_has_btf() {
-    return access(kernel_btf, R_OK) == 0;
+// Whether sched_process_exit passes group_dead on the kernel this BTF
+// describes: the same question the probes ask with bpf_core_field_exists().
+bool has_group_dead(const btf* b) {
+    int id = btf__find_by_name_kind(b, "trace_event_raw_sched_process_exit", BTF_KIND_STRUCT);
+    if (id < 0)
+        return false;
+    const btf_type* t = btf__type_by_id(b, static_cast<__u32>(id));
+    const btf_member* m = btf_members(t);
+    for (__u16 i = 0; i < btf_vlen(t); ++i, ++m)
+        if (const char* name = btf__name_by_offset(b, m->name_off);
+            name && std::strcmp(name, "group_dead") == 0)
+            return true;
+    return false;
+}
+
+// The fork-map programs have no CO-RE relocations, but the object's other
+// programs do, and libbpf then insists on loading the kernel's BTF unless it
+// is given a target BTF file, which it parses but never consults for
+// programs that are not loaded. An empty BTF in a memfd is that file.
+class EmptyBtfFile {
+public:
+    EmptyBtfFile() {
+        BtfPtr empty(btf__new_empty(), &btf__free);
+        __u32 size = 0;
+        const void* data = empty ? btf__raw_data(empty.get(), &size) : nullptr;
+        fd_ = memfd_create("execmond-empty-btf", MFD_CLOEXEC);
+        if (!data || fd_ < 0 || write(fd_, data, size) != static_cast<ssize_t>(size))
+            fail("create an empty BTF file for libbpf", errno ? errno : EIO);
+        path_ = "/proc/self/fd/" + std::to_string(fd_);
+    }
+    EmptyBtfFile(const EmptyBtfFile&) = delete;
+    EmptyBtfFile& operator=(const EmptyBtfFile&) = delete;
+    ~EmptyBtfFile() {
+        if (fd_ >= 0)
+            close(fd_);
+    }
+    const std::string& path() const { return path_; }
+
+private:
+    int fd_ = -1;
+    std::string path_;
+};
+
+struct Hook {
+    const char* tracepoint;
+    bpf_program* program;
+};
+
+// Fork first: the parent map and follow set must see a child before its exec.
+std::vector<Hook> hooks_of(execmond_bpf* skel, ProbeSet set) {
+    switch (set) {
+    case ProbeSet::tp_btf:
+        return {{"task/task_newtask", skel->progs.fork_btf},
+                {"sched/sched_process_exec", skel->progs.exec_btf},
+                {"sched/sched_process_exit", skel->progs.exit_btf}};
+    case ProbeSet::btf_file:
+        return {{"task/task_newtask", skel->progs.fork_btf_file},
+                {"sched/sched_process_exec", skel->progs.exec_btf_file},
+                {"sched/sched_process_exit", skel->progs.exit_btf_file}};
+    case ProbeSet::fork_map:
+        break;
+    }
+    return {{"task/task_newtask", skel->progs.fork_fork_map},
+            {"sched/sched_process_exec", skel->progs.exec_fork_map},
+            {"sched/sched_process_exit", skel->progs.exit_fork_map}};
+}
+
+const char* set_description(ProbeSet set) {
+    switch (set) {
+    case ProbeSet::tp_btf:
+        return "tp_btf programs, CO-RE against the kernel's BTF";
+    case ProbeSet::btf_file:
+        return "raw tracepoints, CO-RE against a BTF file";
+    case ProbeSet::fork_map:
+        break;
+    }
+    return "classic tracepoints, no task fields";
+}
+
+// What to try when the verifier rejects a program of this set.
+const char* load_advice(ProbeSet set) {
+    switch (set) {
+    case ProbeSet::tp_btf:
+        return "try --probe-mode classic --btf /sys/kernel/btf/vmlinux (raw tracepoints) or a newer kernel, "
+               "and report this log";
+    case ProbeSet::btf_file:
+        return "the --btf file must describe this very kernel build (e.g. btfhub's file for this release); "
+               "else try a newer kernel, and report this log";
+    case ProbeSet::fork_map:
+        break;
+    }
+    return "try a newer kernel, and report this log";
+}
+
+// The verifier's reasons at error level, then the one actionable line.
+[[noreturn]] void fail_load(ProbeSet set, const std::string& release, int err) {
+    std::string what = std::string("load BPF programs (") + to_string(set) + ") on Linux " + release + ": " +
+                       errno_text(err);
+    if (auto v = libbpf_log::last_verifier_log()) {
+        auto tail = libbpf_log::tail_lines(v->text, verifier_tail_lines);
+        for (const auto& line : tail)
+            log::error("verifier (" + v->program + "): " + line,
+                       {{"EXECMOND_BPF_PROGRAM", v->program}, {"EXECMOND_KERNEL", release}});
+        what += "; the kernel's verifier rejected " + v->program;
+        if (!tail.empty())
+            what += " (" + tail.back() + ")";
+        what += std::string(": ") + load_advice(set);
+        throw ProbeError(what, exit_failure);
+    }
+    if (err == EPERM || err == EACCES) {
+        what += " (execmond needs root, or CAP_BPF and CAP_PERFMON)";
+        throw ProbeError(what + libbpf_context(), exit_no_permission);
+    }
+    throw ProbeError(what + "; " + load_advice(set) + libbpf_context(), exit_failure);
+}
+
+std::string exit_rule(ProbeSet set, bool group_dead) {
+    if (group_dead)
+        return "sched_process_exit's group_dead";
+    if (set == ProbeSet::fork_map)
+        return "the leader thread's exit (the kernel's sched_process_exit lacks group_dead)";
+    return "the last thread (signal->live), claimed once per process";
 }
 
 } // namespace
@@ -131,122 +242,141 @@ uint32_t max_live_processes() {
     return static_cast<uint32_t>(std::max<uint64_t>(1024, std::min(pid_max, threads_max)));
 }
 
-Probes::Probes(SkeletonPtr skel, bpf_object* obj, bool classic, ParentPath path,
-               std::optional<TracefsMount> tracefs)
-    : tracefs_(std::move(tracefs)), skel_(std::move(skel)), obj_(obj), classic_(classic), parent_path_(path) {
-}
+Probes::Probes(SkeletonPtr skel, ProbeSet set, std::optional<TracefsMount> tracefs)
+    : tracefs_(std::move(tracefs)), skel_(std::move(skel)), set_(set) {}
 
 Probes::Probes(Probes&& other) noexcept
-    : tracefs_(std::move(other.tracefs_)), skel_(std::move(other.skel_)), obj_(other.obj_),
-      classic_(other.classic_), parent_path_(other.parent_path_), links_(std::move(other.links_)) {
-    other.obj_ = nullptr;
-}
+    : tracefs_(std::move(other.tracefs_)), skel_(std::move(other.skel_)), set_(other.set_),
+      links_(std::move(other.links_)) {}
 
 Probes::~Probes() {
     detach();
 }
 
 Probes Probes::load(const ProbeConfig& config) {
-    libbpf_set_print(libbpf_print);
+    libbpf_log::install();
+    libbpf_log::clear();
     if (auto missing = missing_capabilities(); !missing.empty())
         throw ProbeError("loading BPF programs needs root or CAP_BPF and CAP_PERFMON; this process lacks " +
                              missing,
                          exit_no_permission);
 
-    bool has_btf = kernel_has_btf();
-    bool classic = config.mode == ProbeMode::classic || (config.mode == ProbeMode::automatic && !has_btf);
-    if (config.mode == ProbeMode::btf && !has_btf)
-        throw ProbeError(std::string("probe mode btf needs kernel BTF at ") + kernel_btf +
-                             " (kernel built without CONFIG_DEBUG_INFO_BTF?); use --probe-mode=classic",
-                         exit_failure);
-    if (!has_btf && config.mode == ProbeMode::automatic)
-        log::notice(std::string("no kernel BTF at ") + kernel_btf + ": using classic tracepoints");
+    BtfPtr vmlinux(nullptr, &btf__free);
+    const KernelFacts kernel = probe_kernel(vmlinux);
+    auto planned = plan_probes(config.mode, config.btf_path, kernel);
+    if (auto* err = std::get_if<PlanError>(&planned))
+        throw ProbeError(err->message, exit_failure);
+    const ProbePlan plan = std::get<ProbePlan>(planned);
 
-    uint32_t max_processes = config.max_processes ? config.max_processes : max_live_processes();
-
-    if (!classic) {
-        execmond_btf* skel = execmond_btf__open();
-        if (!skel)
-            fail("open BPF object execmond_btf", errno);
-        SkeletonPtr owner(skel, [](void* p) { execmond_btf__destroy(static_cast<execmond_btf*>(p)); });
-        configure_common(skel, config, max_processes);
-        if (int err = execmond_btf__load(skel))
-            fail("load BPF programs (tp_btf)", -err);
-        // Logged for the journal: which fields CO-RE relocated against.
-        auto resolved = resolve_task_offsets(kernel_btf);
-        log::info(
-            std::string("parent pid: btf (CO-RE task->real_parent->tgid)") +
-                (resolved.offsets ? "; " + describe(*resolved.offsets) : ""),
-            {{"EXECMOND_PARENT_PATH", "btf"},
-             {"EXECMOND_TASK_OFFSETS", resolved.offsets ? describe(*resolved.offsets) : resolved.error}});
-        return Probes(std::move(owner), skel->obj, false, ParentPath::btf, std::nullopt);
+    // The BTF the probes are relocated against, read here too: a bad --btf
+    // file is reported as such, and the log says how exits are found.
+    bool group_dead = false;
+    if (plan.set == ProbeSet::tp_btf) {
+        group_dead = vmlinux && has_group_dead(vmlinux.get());
+    } else if (plan.set == ProbeSet::btf_file) {
+        if (access(plan.btf_file.c_str(), R_OK) != 0)
+            throw ProbeError("--btf " + plan.btf_file + ": " + errno_text(errno), exit_failure);
+        BtfPtr file(btf__parse(plan.btf_file.c_str(), nullptr), &btf__free);
+        if (!file)
+            throw ProbeError(
+                "--btf " + plan.btf_file +
+                    ": not a BTF file (raw BTF such as /sys/kernel/btf/vmlinux or btfhub's, or an "
+                    "ELF with a .BTF section): " +
+                    errno_text(errno),
+                exit_failure);
+        group_dead = has_group_dead(file.get());
     }
+    vmlinux.reset();
 
     std::optional<TracefsMount> tracefs;
-    try {
-        tracefs = TracefsMount::ensure();
-    } catch (const std::exception& e) {
-        throw ProbeError(std::string(e.what()) + " (classic tracepoints need tracefs)", exit_failure);
-    }
-    if (tracefs->mounted_by_us())
-        log::info("mounted tracefs on " + tracefs->path() + " for classic tracepoints");
-
-    std::optional<execmond_task_offsets> offsets;
-    if (!config.btf_path.empty()) {
-        auto r = resolve_task_offsets(config.btf_path);
-        if (!r.offsets)
-            throw ProbeError(r.error, exit_failure);
-        offsets = r.offsets;
-    }
+    std::optional<EmptyBtfFile> empty_btf;
     execmond_tp_layout layout{};
-    try {
-        layout = read_tp_layout(tracefs->path());
-    } catch (const std::exception& e) {
-        throw ProbeError(e.what(), exit_failure);
+    if (plan.set == ProbeSet::fork_map) {
+        try {
+            tracefs = TracefsMount::ensure();
+            layout = read_tp_layout(tracefs->path());
+        } catch (const std::exception& e) {
+            throw ProbeError(std::string(e.what()) + " (classic tracepoints need tracefs)", exit_failure);
+        }
+        if (tracefs->mounted_by_us())
+            log::info("mounted tracefs on " + tracefs->path() + " for classic tracepoints");
+        group_dead = layout.exit_group_dead != 0;
+        empty_btf.emplace();
     }
 
-    execmond_classic* skel = execmond_classic__open();
-    if (!skel)
-        fail("open BPF object execmond_classic", errno);
-    SkeletonPtr owner(skel, [](void* p) { execmond_classic__destroy(static_cast<execmond_classic*>(p)); });
-    configure_common(skel, config, max_processes);
-    if (int err = bpf_map__set_max_entries(skel->maps.parents, max_processes))
-        fail("size parent map", -err);
-    skel->rodata->tp = layout;
-    if (offsets)
-        skel->rodata->off = *offsets;
-    if (int err = execmond_classic__load(skel))
-        fail("load BPF programs (classic tracepoints)", -err);
+    LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+    if (plan.set == ProbeSet::btf_file)
+        open_opts.btf_custom_path = plan.btf_file.c_str();
+    else if (empty_btf)
+        open_opts.btf_custom_path = empty_btf->path().c_str();
+    execmond_bpf* raw = execmond_bpf__open_opts(&open_opts);
+    if (!raw)
+        fail("open BPF object execmond", errno);
+    SkeletonPtr skel(raw, &execmond_bpf__destroy);
 
-    ParentPath path = offsets ? ParentPath::offsets : ParentPath::fork_map;
-    if (offsets)
-        log::info("parent pid: offsets from " + config.btf_path + "; " + describe(*offsets),
-                  {{"EXECMOND_PARENT_PATH", "offsets"},
-                   {"EXECMOND_TASK_OFFSETS", describe(*offsets)},
-                   {"EXECMOND_BTF_FILE", config.btf_path}});
-    else
-        log::info(std::string("parent pid: fork-map (no BTF: parents recorded at fork and seeded from /proc, "
-                              "reparented orphans re-read from /proc; no argv); process exit: ") +
-                      (layout.exit_group_dead ? "sched_process_exit group_dead"
-                                              : "the leader thread's exit (kernel lacks group_dead)"),
-                  {{"EXECMOND_PARENT_PATH", "fork-map"}});
-    return Probes(std::move(owner), skel->obj, true, path, std::move(tracefs));
+    for (const Hook& h : hooks_of(raw, plan.set))
+        bpf_program__set_autoload(h.program, true);
+
+    uint32_t max_processes = config.max_processes ? config.max_processes : max_live_processes();
+    uint64_t wake = config.wakeup_bytes ? config.wakeup_bytes : config.ring_size / 4;
+    raw->rodata->wakeup_bytes = std::min<uint64_t>(wake, config.ring_size / 2);
+    raw->rodata->follow_enabled = config.follow;
+    raw->rodata->tp = layout;
+    if (int err = bpf_map__set_max_entries(raw->maps.events, static_cast<uint32_t>(config.ring_size)))
+        fail("size ring buffer to " + std::to_string(config.ring_size) + " bytes", -err);
+    if (int err = bpf_map__set_max_entries(raw->maps.followed, max_processes))
+        fail("size follow map", -err);
+    if (int err =
+            bpf_map__set_max_entries(raw->maps.parents, plan.set == ProbeSet::fork_map ? max_processes : 1))
+        fail("size parent map", -err);
+    if (group_dead)
+        if (int err = bpf_map__set_max_entries(raw->maps.exit_claims, 1))
+            fail("size exit claim map", -err);
+
+    if (int err = execmond_bpf__load(raw))
+        fail_load(plan.set, kernel.release, -err);
+
+    ParentPath path = plan.set == ProbeSet::tp_btf     ? ParentPath::btf
+                      : plan.set == ProbeSet::btf_file ? ParentPath::offsets
+                                                       : ParentPath::fork_map;
+    std::string against = plan.set == ProbeSet::btf_file ? " " + plan.btf_file : "";
+    std::string message = std::string("parent pid: ") + to_string(path) + "; probes: " +
+                          set_description(plan.set) + against + " (" + plan.why + "), Linux " + kernel.release +
+                          "; process exit: " + exit_rule(plan.set, group_dead);
+    if (plan.set == ProbeSet::fork_map)
+        message += "; parents recorded at fork and seeded from /proc, reparented orphans re-read from /proc; "
+                   "no argv, euid/egid, exit codes, start times or pid namespaces";
+    log::info(message, {{"EXECMOND_PARENT_PATH", to_string(path)},
+                        {"EXECMOND_PROBE_SET", to_string(plan.set)},
+                        {"EXECMOND_KERNEL", kernel.release},
+                        {"EXECMOND_EXIT_RULE", group_dead ? "group_dead" : "claim"},
+                        {"EXECMOND_BTF_FILE", plan.btf_file}});
+    return Probes(std::move(skel), plan.set, std::move(tracefs));
+}
+
+ParentPath Probes::parent_path() const {
+    switch (set_) {
+    case ProbeSet::tp_btf:
+        return ParentPath::btf;
+    case ProbeSet::btf_file:
+        return ParentPath::offsets;
+    case ProbeSet::fork_map:
+        break;
+    }
+    return ParentPath::fork_map;
 }
 
 void Probes::attach() {
-    const auto& hooks = classic_ ? classic_hooks : btf_hooks;
-    for (const Hook& h : hooks) {
-        bpf_program* prog = bpf_object__find_program_by_name(obj_, h.program);
-        if (!prog)
-            throw ProbeError(std::string("attach ") + h.tracepoint + ": program " + h.program + " missing",
-                             exit_failure);
-        bpf_link* link = bpf_program__attach(prog);
+    for (const Hook& h : hooks_of(skel_.get(), set_)) {
+        bpf_link* link = bpf_program__attach(h.program);
         if (!link)
-            fail(std::string("attach ") + h.tracepoint, errno);
+            fail(std::string("attach ") + h.tracepoint + " (" + bpf_program__name(h.program) + ") on Linux " +
+                     kernel_release(),
+                 errno);
         links_.emplace_back(link, &bpf_link__destroy);
         log::info(std::string("attached ") + h.tracepoint + " (" + mode_name() + ")",
                   {{"EXECMOND_TRACEPOINT", h.tracepoint},
-                   {"EXECMOND_PROGRAM", h.program},
+                   {"EXECMOND_PROGRAM", bpf_program__name(h.program)},
                    {"EXECMOND_PROBE_MODE", mode_name()}});
     }
 }
@@ -259,23 +389,12 @@ void Probes::detach() {
     log::info("detached " + std::to_string(n) + " probes");
 }
 
-bpf_map* Probes::map(const char* name) const {
-    return bpf_object__find_map_by_name(obj_, name);
-}
-
 volatile uint32_t* Probes::reader_timer_flag() const {
-    if (!skel_)
-        return nullptr;
-    if (classic_) {
-        auto* skel = static_cast<execmond_classic*>(skel_.get());
-        return skel->bss ? &skel->bss->reader_timer_armed : nullptr;
-    }
-    auto* skel = static_cast<execmond_btf*>(skel_.get());
-    return skel->bss ? &skel->bss->reader_timer_armed : nullptr;
+    return skel_ && skel_->bss ? &skel_->bss->reader_timer_armed : nullptr;
 }
 
 int Probes::ring_fd() const {
-    return bpf_map__fd(map("events"));
+    return bpf_map__fd(skel_->maps.events);
 }
 
 LostCounts Probes::drops() const {
@@ -283,7 +402,7 @@ LostCounts Probes::drops() const {
     std::vector<uint64_t> values(static_cast<size_t>(ncpu > 0 ? ncpu : 1));
     auto sum = [&](uint32_t key) {
         uint64_t total = 0;
-        if (bpf_map__lookup_elem(map("drops"), &key, sizeof(key), values.data(),
+        if (bpf_map__lookup_elem(skel_->maps.drops, &key, sizeof(key), values.data(),
                                  values.size() * sizeof(uint64_t), 0) == 0)
             for (uint64_t v : values)
                 total += v;
@@ -294,17 +413,18 @@ LostCounts Probes::drops() const {
 
 void Probes::follow(Pid pid) {
     uint8_t one = 1;
-    bpf_map__update_elem(map("followed"), &pid, sizeof(pid), &one, sizeof(one), BPF_ANY);
+    bpf_map__update_elem(skel_->maps.followed, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY);
 }
 
 void Probes::seed_parent(Pid child, Pid parent) {
-    if (bpf_map* m = map("parents"))
-        bpf_map__update_elem(m, &child, sizeof(child), &parent, sizeof(parent), BPF_NOEXIST);
+    if (set_ == ProbeSet::fork_map)
+        bpf_map__update_elem(skel_->maps.parents, &child, sizeof(child), &parent, sizeof(parent),
+                             BPF_NOEXIST);
 }
 
 void Probes::update_parent(Pid child, Pid parent) {
-    if (bpf_map* m = map("parents"))
-        bpf_map__update_elem(m, &child, sizeof(child), &parent, sizeof(parent), BPF_EXIST);
+    if (set_ == ProbeSet::fork_map)
+        bpf_map__update_elem(skel_->maps.parents, &child, sizeof(child), &parent, sizeof(parent), BPF_EXIST);
 }
 
 } // namespace execmond

@@ -1,11 +1,14 @@
-// The kernel side's life cycle: open the right skeleton (tp_btf/CO-RE, or
-// classic tracepoints for kernels without BTF), configure it, load, attach in
-// order (fork first, so every exec's parent is known), and detach everything
-// on destruction. Owns every kernel object it creates.
+// The kernel side's life cycle: find what the kernel offers, enable the
+// fitting program set of the one probe object (tp_btf with the kernel's BTF,
+// raw tracepoints relocated against a --btf file, or classic tracepoints
+// with a fork-filled parent map), configure it, load, attach in order (fork
+// first, so every exec's parent is known), and detach everything on
+// destruction. Owns every kernel object it creates.
 #pragma once
 
 #include "event.hpp"
 #include "exit_codes.hpp"
+#include "probe_plan.hpp"
 #include "tracefs.hpp"
 
 #include <bpf/libbpf.h>
@@ -15,13 +18,13 @@
 #include <string>
 #include <vector>
 
-namespace execmond {
+struct execmond_bpf;
 
-enum class ProbeMode { automatic, btf, classic };
+namespace execmond {
 
 struct ProbeConfig {
     ProbeMode mode = ProbeMode::automatic;
-    std::string btf_path; // for offsets when the kernel has no BTF
+    std::string btf_path; // relocate against this BTF file when the kernel has none
     uint64_t ring_size = 8u << 20;
     uint64_t wakeup_bytes = 0; // 0: a quarter of the ring
     bool follow = false;
@@ -39,7 +42,8 @@ const char* to_string(ParentPath p);
 
 class Probes {
 public:
-    // Throws ProbeError with an actionable message.
+    // Throws ProbeError with an actionable message; a rejected program's
+    // verifier log tail is logged at error level first.
     static Probes load(const ProbeConfig& config);
     Probes(Probes&&) noexcept;
     Probes& operator=(Probes&&) = delete;
@@ -57,23 +61,20 @@ public:
     void seed_parent(Pid child, Pid parent);   // fork-map path: only if unknown
     void update_parent(Pid child, Pid parent); // fork-map path: after a reparenting
 
-    ParentPath parent_path() const { return parent_path_; }
-    const char* mode_name() const { return classic_ ? "classic" : "tp_btf"; }
+    ParentPath parent_path() const;
+    ProbeSet probe_set() const { return set_; }
+    // "tp_btf" with the kernel's BTF, "classic" without it (the hello line's probe_mode).
+    const char* mode_name() const { return set_ == ProbeSet::tp_btf ? "tp_btf" : "classic"; }
 
 private:
-    using SkeletonPtr = std::unique_ptr<void, void (*)(void*)>;
+    using SkeletonPtr = std::unique_ptr<execmond_bpf, void (*)(execmond_bpf*)>;
     using LinkPtr = std::unique_ptr<bpf_link, int (*)(bpf_link*)>;
-    Probes(SkeletonPtr skel, bpf_object* obj, bool classic, ParentPath path,
-           std::optional<TracefsMount> tracefs);
-
-    bpf_map* map(const char* name) const;
+    Probes(SkeletonPtr skel, ProbeSet set, std::optional<TracefsMount> tracefs);
 
     // Declaration order is destruction order in reverse: links go first.
     std::optional<TracefsMount> tracefs_;
     SkeletonPtr skel_;
-    bpf_object* obj_;
-    bool classic_;
-    ParentPath parent_path_;
+    ProbeSet set_;
     std::vector<LinkPtr> links_;
 };
 

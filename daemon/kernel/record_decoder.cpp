@@ -28,6 +28,15 @@ void decode_header(const execmond_header& h, const char* bytes, Event& e) {
                                                                  : ParentSource::unknown;
     e.comm =
         bounded(bytes + offsetof(execmond_header, comm), sizeof(h.comm)); // a view of the record, not of h
+    if (h.unknown & EXECMOND_UNKNOWN_START)
+        e.start_boottime_ns = 0;
+    if (h.unknown & EXECMOND_UNKNOWN_NS) {
+        e.ns_pid = 0;
+        e.pidns_id = 0;
+    }
+    e.euid_known = !(h.unknown & EXECMOND_UNKNOWN_EUID);
+    e.args_known = !(h.unknown & EXECMOND_UNKNOWN_ARGS);
+    e.exit_status_known = !(h.unknown & EXECMOND_UNKNOWN_EXIT_CODE);
 }
 
 } // namespace
@@ -53,7 +62,7 @@ std::variant<Event, DecodeError> decode_record(const void* data, size_t size) {
             return DecodeError{"fork record has " + std::to_string(size) + " bytes"};
         std::memcpy(&f, bytes, sizeof(f));
         e.kind = EventKind::fork;
-        e.parent_start_boottime_ns = f.parent_start_boottime_ns;
+        e.parent_start_boottime_ns = (h.unknown & EXECMOND_UNKNOWN_START) ? 0 : f.parent_start_boottime_ns;
         e.parent_comm = bounded(bytes + offsetof(execmond_fork, parent_comm), sizeof(f.parent_comm));
         return e;
     }
@@ -69,13 +78,17 @@ std::variant<Event, DecodeError> decode_record(const void* data, size_t size) {
                                " bytes"};
         e.kind = EventKind::exec;
         e.old_tid = x.old_tid;
-        e.euid = x.euid;
-        e.egid = x.egid;
-        e.argc = x.argc;
         const char* payload = bytes + sizeof(x);
         e.filename = bounded(payload, fn); // the kernel's copy ends with its NUL
-        e.args = std::string_view(payload + fn, args);
-        e.args_truncated = x.args_full_len > args;
+        if (e.euid_known) {
+            e.euid = x.euid;
+            e.egid = x.egid;
+        }
+        if (e.args_known) {
+            e.argc = x.argc;
+            e.args = std::string_view(payload + fn, args);
+            e.args_truncated = x.args_full_len > args;
+        }
         return e;
     }
     case EXECMOND_REC_EXIT: {
@@ -84,7 +97,7 @@ std::variant<Event, DecodeError> decode_record(const void* data, size_t size) {
             return DecodeError{"exit record has " + std::to_string(size) + " bytes"};
         std::memcpy(&x, bytes, sizeof(x));
         e.kind = EventKind::exit;
-        e.exit_status = x.exit_code;
+        e.exit_status = e.exit_status_known ? x.exit_code : 0;
         return e;
     }
     default:

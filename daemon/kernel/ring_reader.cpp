@@ -1,5 +1,7 @@
 #include "ring_reader.hpp"
 
+#include "execmond_event.h"
+
 #include <atomic>
 #include <boost/asio/post.hpp>
 #include <cerrno>
@@ -31,6 +33,15 @@ RingReader::RingReader(asio::io_context& io, int ring_map_fd, volatile uint32_t*
 // consumer after this record (which counts as consumed).
 int RingReader::on_sample(void* ctx, void* data, size_t size) {
     auto* self = static_cast<RingReader*>(ctx);
+    if (size == sizeof(execmond_wake)) {
+        // Only there to wake us (after_commit() in bpf/execmond_common.bpf.h).
+        execmond_wake w;
+        std::memcpy(&w, data, sizeof(w));
+        if (w.type == EXECMOND_REC_WAKE) {
+            ++self->wake_records_;
+            return 0;
+        }
+    }
     self->on_record_(data, size);
     ++self->consumed_;
     return self->consumed_ >= self->budget_ ? -E2BIG : 0;
@@ -128,7 +139,7 @@ void RingReader::set_timer_flag(uint32_t value) {
 }
 
 // While the timer is armed the probes submit without waking us (see
-// submit_flags() in bpf/execmond_common.bpf.h), so nothing waits in the ring
+// wake_flags() in bpf/execmond_common.bpf.h), so nothing waits in the ring
 // longer than `latency_` plus a drain.
 void RingReader::arm_timer() {
     if (latency_.count() == 0 || timer_armed_ || stopped_)
@@ -155,8 +166,9 @@ void RingReader::on_timer() {
     }
     // Nothing came during a whole period: go idle, so that the next record
     // wakes us at once. Clear the flag, then look again: a record reserved
-    // before the probes could see the clear flag shows up here (the probes
-    // read the flag after a full barrier that follows their reservation).
+    // before the probes could see the clear flag shows up here; else the
+    // probes, which read the flag again after their commit's full barrier,
+    // see it clear and wake us (after_commit() in bpf/execmond_common.bpf.h).
     set_timer_flag(0);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (queued_bytes() > 0)

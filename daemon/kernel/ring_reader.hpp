@@ -1,5 +1,5 @@
 // Drains the BPF ring buffer from the Asio loop. The probes wake us only when
-// we are idle (see submit_flags() in bpf/execmond_common.bpf.h). When wake-ups
+// we are idle (see wake_flags() in bpf/execmond_common.bpf.h). When wake-ups
 // come closer together than the latency bound we arm a drain timer and raise
 // the probes' reader_timer_armed flag; while it is up records wait for the
 // timer (one drain per latency period in a storm). A timer period that finds
@@ -39,6 +39,9 @@ public:
     size_t capacity() const;
     uint64_t wakeups() const { return wakeups_; }
     uint64_t timer_drains() const { return timer_drains_; }
+    // Records the probes sent only to wake us (a reader going idle just as
+    // they committed); not passed to on_record.
+    uint64_t wake_records() const { return wake_records_; }
 
 private:
     static int on_sample(void* ctx, void* data, size_t size);
@@ -70,6 +73,7 @@ private:
     size_t budget_ = 0;
     uint64_t wakeups_ = 0;
     uint64_t timer_drains_ = 0;
+    uint64_t wake_records_ = 0;
 };
 
 } // namespace execmond

@@ -262,18 +262,28 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
     }
 
     if (e.kind == EventKind::exec) {
-        w.key(k_euid);
-        w.value(e.euid);
-        w.key(k_egid);
-        w.value(e.egid);
+        // Left out when the probes could not read them (fork-map mode).
+        if (e.euid_known) {
+            w.key(k_euid);
+            w.value(e.euid);
+            w.key(k_egid);
+            w.value(e.egid);
+        }
         w.key(k_filename);
         if (w.text(e.filename)) {
             w.key(k_filename_escaped);
             w.value(true);
         }
-        write_argv(e.args, e.args_truncated, e.argc);
     }
-    if (e.kind == EventKind::exit) {
+    if (e.kind == EventKind::exec && e.args_known)
+        write_argv(e.args, e.args_truncated, e.argc);
+    if (e.kind == EventKind::exit && !e.exit_status_known) {
+        // Unknown, not 0 (fork-map mode): null.
+        w.key(k_exit_code);
+        w.null();
+        w.key(k_signal);
+        w.null();
+    } else if (e.kind == EventKind::exit) {
         uint32_t sig = e.exit_status & 0x7f;
         w.key(k_exit_code);
         w.value((e.exit_status >> 8) & 0xff);

@@ -11,6 +11,12 @@
 
 namespace execmond::test {
 
+// Marks a built record's members unknown (execmond_unknown bits), as the
+// fork-map probes do.
+inline void set_unknown(std::vector<char>& record, __u16 bits) {
+    reinterpret_cast<execmond_header*>(record.data())->unknown = bits;
+}
+
 inline execmond_header header(__u32 type, __u32 pid, __u32 ppid, std::string_view comm) {
     execmond_header h{};
     h.type = type;

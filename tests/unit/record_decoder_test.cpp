@@ -83,3 +83,46 @@ TEST_CASE("malformed records are rejected with a reason, never read past", "[dec
         CHECK(decode_err(bad).find("fork record") != std::string::npos);
     }
 }
+
+TEST_CASE("members a record marks unknown decode as unknown, whatever bytes they hold", "[decoder]") {
+    using namespace std::string_view_literals;
+    SECTION("exec without euid/egid or argv (fork-map mode)") {
+        auto rec = test::exec_record(42, 7, "echo", "/bin/echo", "/bin/echo\0a\0"sv);
+        reinterpret_cast<execmond_exec*>(rec.data())->argc = 2;
+        test::set_unknown(rec, EXECMOND_UNKNOWN_START | EXECMOND_UNKNOWN_NS | EXECMOND_UNKNOWN_EUID |
+                                   EXECMOND_UNKNOWN_ARGS);
+        auto e = decode_ok(rec);
+        CHECK(e.filename == "/bin/echo");
+        CHECK_FALSE(e.euid_known);
+        CHECK(e.euid == 0);
+        CHECK_FALSE(e.args_known);
+        CHECK(e.args.empty());
+        CHECK(e.argc == 0);
+        CHECK_FALSE(e.args_truncated);
+        CHECK(e.start_boottime_ns == 0);
+        CHECK(e.ns_pid == 0);
+        CHECK(e.pidns_id == 0);
+        CHECK(e.exit_status_known); // not an exit: nothing to say
+    }
+    SECTION("exit without an exit code") {
+        auto rec = test::exit_record(9, 1, "sh", 3 << 8);
+        test::set_unknown(rec, EXECMOND_UNKNOWN_EXIT_CODE);
+        auto e = decode_ok(rec);
+        CHECK_FALSE(e.exit_status_known);
+        CHECK(e.exit_status == 0);
+    }
+    SECTION("fork without start times") {
+        auto rec = test::fork_record(9, 1, "sh");
+        test::set_unknown(rec, EXECMOND_UNKNOWN_START);
+        auto e = decode_ok(rec);
+        CHECK(e.start_boottime_ns == 0);
+        CHECK(e.parent_start_boottime_ns == 0);
+    }
+    SECTION("nothing marked: everything known") {
+        auto e = decode_ok(test::exec_record(42, 7, "echo", "/bin/echo", "/bin/echo\0"sv));
+        CHECK(e.euid_known);
+        CHECK(e.args_known);
+        CHECK(e.euid == 1000);
+        CHECK(e.start_boottime_ns == 4'990'000'000ull);
+    }
+}

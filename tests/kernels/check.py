@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Judges the kernel matrix: the "KTEST ..." lines tests/kernels/ktest.c printed
+on one kernel (a qemu console log, or a host run), against the truth ktest
+recorded from the kernel itself (fork()'s pid, getpid(), waitpid()'s status).
+
+    check.py --label NAME [--modes btf,btf-file,fork-map] [--summary FILE] LOG
+
+Prints one line per mode (ok/FAIL, READY ms, what failed), appends the same to
+--summary, and exits 1 if any mode failed or is missing. Every stream line
+printed in the log must also pass proto/stream.schema.json.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from validate_stream import load_validator  # noqa: E402
+
+SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "proto", "stream.schema.json")
+
+# What each mode must say about itself.
+PARENT_PATH = {"btf": "btf", "btf-file": "offsets", "fork-map": "fork-map"}
+PROBE_MODE = {"btf": "tp_btf", "btf-file": "classic", "fork-map": "classic"}
+
+
+def kv(text):
+    return {k: v for k, v in re.findall(r"(\w+)=(\S+)", text)}
+
+
+def parse(log):
+    """Mode sections of a log: {mode: {"kv": {...}, "hello":..., "cases": [...], "lines": [...], "raw": [...]}}."""
+    sections, cur = {}, None
+    for raw in log.splitlines():
+        raw = raw.replace("\r", "")
+        at = raw.find("KTEST ")
+        if at < 0:
+            if cur is not None:
+                cur["daemon"].append(raw)
+            continue
+        body = raw[at + 6:]
+        word, _, rest = body.partition(" ")
+        if word == "begin":
+            info = kv(rest)
+            cur = {"kernel": info.get("kernel"), "kv": {}, "hello": None, "cases": [], "lines": [],
+                   "daemon": [], "fatal": [], "ended": False}
+            sections[info.get("mode")] = cur
+        elif cur is None:
+            continue
+        elif word == "hello":
+            cur["hello"] = json.loads(rest)
+        elif word == "truth":
+            cur["cases"].append({"truth": json.loads(rest), "lines": []})
+        elif word == "line":
+            line = json.loads(rest)
+            cur["lines"].append(line)
+            if cur["cases"]:
+                cur["cases"][-1]["lines"].append(line)
+        elif word == "end":
+            cur["ended"] = True
+        elif word in ("fatal", "daemon_failed", "daemon_not_ready"):
+            cur["fatal"].append(body)
+        elif word.startswith("ready_ms="):
+            cur["kv"]["ready_ms"] = word.split("=", 1)[1]
+        elif word.startswith("bpf_ns_per_exec="):
+            cur["kv"]["bpf_ns_per_exec"] = word.split("=", 1)[1]
+        else:
+            cur["kv"][word] = kv(rest)
+    return sections
+
+
+def expect_exit(truth, line, mode, problems):
+    """exit_code/signal as wait(2) said; unknown (null) in fork-map mode."""
+    status = truth["status"]
+    name = truth["case"]
+    if mode == "fork-map":
+        if line.get("exit_code") is not None:
+            problems.append(f"{name}: fork-map exit_code {line.get('exit_code')} is invented (status unknown)")
+        return
+    if status & 0x7F == 0:
+        want = ((status >> 8) & 0xFF, None)
+    else:
+        want = (0, status & 0x7F)
+    got = (line.get("exit_code"), line.get("signal"))
+    if got != want:
+        problems.append(f"{name}: exit_code/signal {got}, wait(2) says {want}")
+
+
+def check_case(case, mode, problems):
+    t = case["truth"]
+    name, pid = t["case"], t["pid"]
+    by_type = {}
+    for line in case["lines"]:
+        by_type.setdefault(line["type"], []).append(line)
+    counts = {k: len(by_type.get(k, [])) for k in ("fork", "exec", "exit")}
+    if counts != {"fork": 1, "exec": 1, "exit": 1}:
+        problems.append(f"{name} (pid {pid}): lines {counts}, want one fork, one exec, one exit")
+        return
+    fork, exec_, exit_ = by_type["fork"][0], by_type["exec"][0], by_type["exit"][0]
+    source = PARENT_PATH[mode]
+    for kind, line in (("fork", fork), ("exec", exec_), ("exit", exit_)):
+        if line["ppid"] != t["ppid"]:
+            problems.append(f"{name}: {kind} ppid {line['ppid']}, getppid() is {t['ppid']}")
+        if line.get("parent_source") != source:
+            problems.append(f"{name}: {kind} parent_source {line.get('parent_source')}, want {source}")
+        if line.get("key") != fork.get("key"):
+            problems.append(f"{name}: {kind} key {line.get('key')} is not the fork's {fork.get('key')}")
+    if exec_.get("filename") != t["filename"]:
+        problems.append(f"{name}: exec filename {exec_.get('filename')!r}, execve() got {t['filename']!r}")
+    if mode == "fork-map":
+        for member in ("argv", "euid", "egid", "argc"):
+            if member in exec_:
+                problems.append(f"{name}: fork-map exec has {member} {exec_[member]!r}, which it cannot read")
+    else:
+        if exec_.get("argv") != t["argv"]:
+            problems.append(f"{name}: exec argv {exec_.get('argv')!r}, execve() got {t['argv']!r}")
+        if exec_.get("argc") != len(t["argv"]):
+            problems.append(f"{name}: exec argc {exec_.get('argc')}, execve() got {len(t['argv'])}")
+    # The exit line is the process's: its own tid, no thread's ns_pid, its fork parent.
+    if exit_["tid"] != pid:
+        problems.append(f"{name}: exit tid {exit_['tid']}, the process is {pid}")
+    if exit_.get("ns_pid", pid) != pid:
+        problems.append(f"{name}: exit ns_pid {exit_.get('ns_pid')}, the process is {pid} (one pid namespace)")
+    for kind, line in (("exec", exec_), ("exit", exit_)):
+        if line.get("fork_ppid") != t["ppid"]:
+            problems.append(f"{name}: {kind} fork_ppid {line.get('fork_ppid')}, want {t['ppid']}")
+    expect_exit(t, exit_, mode, problems)
+
+
+def check_mode(mode, s, validator):
+    problems = list(s["fatal"])
+    if not s["ended"]:
+        problems.append("the run did not finish (no 'KTEST end')")
+    hello = s["hello"]
+    if not hello:
+        problems.append("no hello line")
+    else:
+        if hello.get("parent_path") != PARENT_PATH[mode]:
+            problems.append(f"hello parent_path {hello.get('parent_path')}, want {PARENT_PATH[mode]}")
+        if hello.get("probe_mode") != PROBE_MODE[mode]:
+            problems.append(f"hello probe_mode {hello.get('probe_mode')}, want {PROBE_MODE[mode]}")
+    names = [c["truth"]["case"] for c in s["cases"]]
+    if names != ["exit", "kill", "leader-first"]:
+        problems.append(f"cases {names}")
+    for case in s["cases"]:
+        check_case(case, mode, problems)
+    for line in ([hello] if hello else []) + s["lines"]:
+        errors = sorted(validator.iter_errors(line), key=lambda e: e.path)
+        if errors:
+            problems.append(f"schema: {line.get('type')} line: {errors[0].message}")
+            break
+
+    g = s["kv"].get("exit_group", {})
+    n = g.get("processes")
+    if not n or g.get("one_exit") != n or g.get("status_ok") != n or g.get("sentinel") != "1":
+        problems.append(f"exit_group: {g or 'missing'} (want one exit line per process)")
+    st = s["kv"].get("storm", {})
+    n = st.get("spawned")
+    want_argv = "0" if mode == "fork-map" else n
+    if (not n or st.get("exec_lines") != n or st.get("fork_lines") != n or st.get("exit_lines") != n
+            or st.get("lost_lines") != "0" or st.get("with_argv") != want_argv):
+        problems.append(f"storm: {st or 'missing'} (want every fork/exec/exit line, argv {want_argv}, none lost)")
+    objs = s["kv"].get("bpf_objects", {})
+    if int(objs.get("progs", 0)) < 3:
+        problems.append(f"daemon holds {objs.get('progs')} BPF programs, want 3")
+    stop = s["kv"].get("stop", {})
+    if stop.get("status") != "0" or stop.get("bpf_objects_left") != "0":
+        problems.append(f"SIGTERM: {stop or 'missing'} (want exit status 0 and no BPF object left)")
+    return problems
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--label", required=True)
+    ap.add_argument("--modes", default="btf,btf-file,fork-map")
+    ap.add_argument("--summary")
+    ap.add_argument("log")
+    a = ap.parse_args()
+    with open(a.log, errors="replace") as f:
+        sections = parse(f.read())
+    validator = load_validator(SCHEMA)
+    failed = False
+    out = []
+    for mode in a.modes.split(","):
+        s = sections.get(mode)
+        if s is None:
+            out.append(f"FAIL  {a.label:34s} {mode:9s} no run in the log")
+            failed = True
+            continue
+        problems = check_mode(mode, s, validator)
+        failed |= bool(problems)
+        st = s["kv"].get("storm", {})
+        row = (f"{'ok' if not problems else 'FAIL':5s} {a.label:34s} {mode:9s} READY {s['kv'].get('ready_ms', '?'):>5s} ms"
+               f"  storm {st.get('exec_lines', '?')}/{st.get('spawned', '?')} execs in {st.get('ms', '?')} ms")
+        if "bpf_ns_per_exec" in s["kv"]:
+            row += f"  BPF {s['kv']['bpf_ns_per_exec']} ns/exec"
+        out.append(row)
+        for p in problems:
+            out.append(f"        {p}")
+        if problems:
+            out.extend(f"        daemon: {d}" for d in s["daemon"] if "execmond" in d and "<" in d[:4])
+    print("\n".join(out))
+    if a.summary:
+        with open(a.summary, "a") as f:
+            f.write("\n".join(out) + "\n")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

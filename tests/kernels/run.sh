@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The kernel matrix: the built daemon on Debian's own kernels in qemu, and on
+# the host's kernel, each in the three probe modes (kernel BTF, a BTF file
+# with the kernel's hidden, and fork-map with neither), judged by check.py.
+#
+#   tests/kernels/run.sh [BUILD_DIR]     (default build; needs root)
+#
+# Kernels come from scripts/install-kernel-matrix.sh's cache
+# ($EXECMOND_KERNEL_CACHE, default /var/cache/execmond-kernels/<suite>/vmlinuz);
+# EXECMOND_KERNEL_SUITES picks some ("bullseye bookworm bookworm-backports"),
+# EXECMOND_KERNEL_HOST=0 skips the host run. qemu runs TCG (KVM does not work
+# on these machines): -accel tcg -cpu max. Logs: BUILD_DIR/kernels/.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+build=$(realpath -m "${1:-build}")
+cache=${EXECMOND_KERNEL_CACHE:-/var/cache/execmond-kernels}
+suites=${EXECMOND_KERNEL_SUITES:-"bullseye bookworm bookworm-backports"}
+out=$build/kernels
+daemon=$build/daemon/execmond
+ktest=$build/tests/ktest
+noop=$build/tests/noop
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "kernels: must run as root (BPF, mounts)" >&2
+  exit 1
+fi
+for f in "$daemon" "$ktest" "$noop"; do
+  [ -x "$f" ] || { echo "kernels: $f missing: build first (scripts/build.sh $build)" >&2; exit 1; }
+done
+for t in qemu-system-x86_64 cpio /bin/busybox; do
+  command -v "$t" >/dev/null || { echo "kernels: $t missing: run scripts/install-kernel-matrix.sh" >&2; exit 1; }
+done
+
+rm -rf "$out"
+mkdir -p "$out"
+summary=$out/summary.txt
+: >"$summary"
+failed=0
+
+# The initramfs: busybox, the daemon and its shared libraries (from ldd) at
+# their own paths, ktest and noop, and an /init that runs every mode.
+root=$out/root
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,run,etc,ktest}
+cp /bin/busybox "$root/bin/busybox"
+strip -o "$root/ktest/execmond" "$daemon"
+cp "$ktest" "$noop" "$root/ktest/"
+ldd "$daemon" | grep -oE '/[^ ]+' | while read -r lib; do
+  mkdir -p "$root$(dirname "$lib")"
+  cp -L "$lib" "$root$lib"
+done
+mknod -m 600 "$root/dev/console" c 5 1
+cat >"$root/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t tmpfs run /run
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+echo "KTEST boot kernel=$(uname -r) uptime_s=$(cut -d' ' -f1 /proc/uptime)"
+modes="btf btf-file fork-map"
+for arg in $(cat /proc/cmdline); do
+  case $arg in ktest.modes=*) modes=$(echo "${arg#ktest.modes=}" | tr , ' ') ;; esac
+done
+for mode in $modes; do
+  /ktest/ktest run --daemon /ktest/execmond --mode "$mode" --noop /ktest/noop --dir /tmp --groups 100
+done
+echo "KTEST poweroff"
+poweroff -f
+EOF
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.gz"
+echo "kernels: initramfs $(du -h "$out/initramfs.gz" | cut -f1)"
+
+run_guest() { # suite
+  local suite=$1 vmlinuz=$cache/$1/vmlinuz log=$out/$1.log t0=$SECONDS
+  if [ ! -s "$vmlinuz" ]; then
+    echo "FAIL  $suite: no kernel at $vmlinuz (scripts/install-kernel-matrix.sh)" | tee -a "$summary"
+    return 1
+  fi
+  # -smp 2: threads of one process really exit at the same time (MTTCG).
+  timeout 600 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 -nographic -no-reboot \
+    -kernel "$vmlinuz" -initrd "$out/initramfs.gz" \
+    -append "console=ttyS0 quiet panic=-1 mitigations=off ${EXECMOND_KERNEL_APPEND:-}" </dev/null >"$log" 2>&1
+  local rc=$?
+  echo "kernels: $suite ($(cat "$cache/$suite/release")): qemu exit $rc after $((SECONDS - t0)) s"
+  /usr/bin/python3 tests/kernels/check.py --label "$suite $(cat "$cache/$suite/release")" \
+    --summary "$summary" "$log"
+}
+
+run_host() {
+  local log=$out/host.log mode
+  : >"$log"
+  for mode in btf btf-file fork-map; do
+    mkdir -p "$out/host-$mode"
+    timeout 600 "$ktest" run --daemon "$daemon" --mode "$mode" --noop "$noop" --dir "$out/host-$mode" \
+      --bpf-stats >>"$log" 2>&1
+  done
+  /usr/bin/python3 tests/kernels/check.py --label "host $(uname -r)" --summary "$summary" "$log"
+}
+
+for suite in $suites; do
+  run_guest "$suite" || failed=1
+done
+if [ "${EXECMOND_KERNEL_HOST:-1}" != 0 ]; then
+  run_host || failed=1
+fi
+
+echo "=== kernels: summary (logs in $out)"
+cat "$summary"
+exit $failed
