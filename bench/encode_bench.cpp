@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
         const Event& e = std::get<Event>(decoded);
         const ProcessInfo* self = e.kind == EventKind::fork   ? &table.on_fork(e)
                                   : e.kind == EventKind::exec ? &table.on_exec(e)
-                                                              : &table.on_exit(e);
+                                                              : &table.on_exit(e).process;
         Lineage lineage;
         lineage.self = self;
         lineage.parent = table.find(e.ppid);

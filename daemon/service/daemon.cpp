@@ -147,10 +147,16 @@ void Daemon::on_record(const void* data, size_t size) {
         ++counters_.exec;
         self = &table_.on_exec(e);
         break;
-    case EventKind::exit:
+    case EventKind::exit: {
+        auto exit = table_.on_exit(e);
+        if (exit.duplicate) { // threads of one process that died together
+            ++counters_.duplicate_exits;
+            return;
+        }
         ++counters_.exit;
-        self = &table_.on_exit(e);
+        self = &exit.process;
         break;
+    }
     }
     if (server_->client_count() == 0)
         return; // nobody to encode for
@@ -281,6 +287,7 @@ std::string Daemon::stats_line() const {
     j["wakeups"] = reader_->wakeups();
     j["timer_drains"] = reader_->timer_drains();
     j["decode_errors"] = counters_.decode_errors;
+    j["duplicate_exits"] = counters_.duplicate_exits;
     return j.dump() + "\n";
 }
 

@@ -26,6 +26,7 @@ struct Counters {
     uint64_t exec = 0;
     uint64_t exit = 0;
     uint64_t decode_errors = 0;
+    uint64_t duplicate_exits = 0; // second exit records of one process, dropped
     uint64_t lines = 0;
 };
 
