@@ -44,10 +44,7 @@ std::string to_line(const json& j) {
 } // namespace
 
 Encoder::Encoder(const BootClock& clock, const std::vector<std::string>& redact_patterns)
-    : clock_(clock), writer_(std::make_unique<JsonWriter>()) {
-    for (const auto& p : redact_patterns)
-        redact_.emplace_back(p, std::regex::ECMAScript | std::regex::optimize);
-}
+    : clock_(clock), redact_(redact_patterns), writer_(std::make_unique<JsonWriter>()) {}
 
 std::vector<std::string_view> Encoder::split_args(std::string_view args) {
     std::vector<std::string_view> argv;
@@ -90,13 +87,6 @@ std::string_view Encoder::time_text(KtimeNs boottime_ns) const {
     }
     at[9] = 'Z';
     return {time_buf_.data(), date_len + 11};
-}
-
-bool Encoder::redacted(std::string_view arg) const {
-    for (const auto& re : redact_)
-        if (std::regex_search(arg.begin(), arg.end(), re))
-            return true;
-    return false;
 }
 
 void Encoder::write_ancestor(const ProcessInfo& a) const {
@@ -179,7 +169,7 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
             auto nul = args.find('\0');
             std::string_view arg = args.substr(0, nul);
             args.remove_prefix(nul == std::string_view::npos ? args.size() : nul + 1);
-            if (!redact_.empty() && redacted(arg)) {
+            if (!redact_.empty() && redact_.matches(arg)) {
                 w.string(redacted_text);
                 any_redacted = true;
             } else if (w.text(arg)) {

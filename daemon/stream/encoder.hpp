@@ -6,11 +6,11 @@
 #include "event.hpp"
 #include "json_writer.hpp"
 #include "process_table.hpp"
+#include "redactor.hpp"
 
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -56,10 +56,9 @@ private:
 
     std::string_view time_text(KtimeNs boottime_ns) const;
     void write_ancestor(const ProcessInfo& a) const;
-    bool redacted(std::string_view arg) const;
 
     const BootClock& clock_;
-    std::vector<std::regex> redact_;
+    Redactor redact_;
     std::unique_ptr<JsonWriter> writer_; // reused by every encode()
     mutable std::unordered_map<Pid, CachedAncestor> ancestor_cache_;
     mutable std::vector<uint32_t> escaped_at_;
