@@ -20,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <poll.h>
+#include <pwd.h>
 #include <random>
 #include <sched.h>
 #include <sstream>
@@ -152,16 +153,18 @@ int connect_raw(const std::string& path) {
     return fd;
 }
 
-// What a client running as uid/gid reads from the socket: its bytes, then
-// "<EOF>" if the daemon closed the connection within the time.
-std::string read_as(uid_t uid, gid_t gid, const std::string& path) {
+// What a client running as uid/gid with these supplementary groups reads from
+// the socket: its bytes, then "<EOF>" if the daemon closed the connection
+// within the time.
+std::string read_as(uid_t uid, gid_t gid, const std::string& path, const std::vector<gid_t>& groups = {}) {
     int p[2];
     REQUIRE(pipe(p) == 0);
     pid_t child = fork();
     REQUIRE(child >= 0);
     if (child == 0) {
         close(p[0]);
-        if (setgroups(0, nullptr) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0)
+        if (setgroups(groups.size(), groups.data()) != 0 || setresgid(gid, gid, gid) != 0 ||
+            setresuid(uid, uid, uid) != 0)
             _exit(3);
         int fd = connect_raw(path);
         if (fd < 0) {
@@ -845,6 +848,54 @@ TEST_CASE("--allow-uid and --allow-group refuse other users; connections are log
     CHECK(log.find("connected: pid " + std::to_string(getpid()) + " uid 0") != std::string::npos);
 }
 
+TEST_CASE("--allow-group judges the peer's own supplementary groups, not the passwd database's",
+          "[protocol][access]") {
+    require_root();
+    // A user the group database lists as a member of a group other than its
+    // primary one (Debian: postgres in ssl-cert), if this machine has one.
+    std::optional<std::pair<uid_t, gid_t>> listed_member; // (its uid, its primary gid)
+    gid_t listed_group = 0;
+    setgrent();
+    while (const group* g = getgrent()) {
+        for (char** m = g->gr_mem; m && *m && !listed_member; ++m)
+            if (const passwd* pw = getpwnam(*m); pw && pw->pw_uid != 0 && pw->pw_gid != g->gr_gid) {
+                listed_member = std::make_pair(pw->pw_uid, pw->pw_gid);
+                listed_group = g->gr_gid;
+            }
+        if (listed_member)
+            break;
+    }
+    endgrent();
+    const uid_t no_passwd = 4000123; // no passwd entry: DynamicUser=, a container's uid
+    REQUIRE(getpwuid(no_passwd) == nullptr);
+    std::vector<std::string> args{"--allow-group", "4321", "--socket-mode", "0666"};
+    if (listed_member)
+        args.insert(args.end(), {"--allow-group", std::to_string(listed_group)});
+    Daemon d(args);
+    chmod(std::filesystem::path(d.socket()).parent_path().c_str(), 0711);
+    auto first = [](const std::string& out) {
+        return json::parse(first_line(out));
+    };
+
+    // Holding the group as a supplementary one is enough, with or without a passwd entry.
+    CHECK(is(first(read_as(no_passwd, no_passwd, d.socket(), {4321})), "hello"));
+    CHECK(is(first(read_as(65534, 65534, d.socket(), {4321})), "hello"));
+    CHECK(is(first(read_as(no_passwd, 4321, d.socket())), "hello"));
+    auto refused = read_as(no_passwd, no_passwd, d.socket(), {4322});
+    CHECK(is(first(refused), "error"));
+    CHECK(refused.find("<EOF>") != std::string::npos);
+    // A listed member that does not hold the group (dropped, or never given
+    // it by its login) is not a member now.
+    if (listed_member) {
+        auto [uid, gid] = *listed_member;
+        INFO("uid " << uid << " listed in group " << listed_group);
+        CHECK(is(first(read_as(uid, gid, d.socket())), "error"));
+        CHECK(is(first(read_as(uid, gid, d.socket(), {listed_group})), "hello"));
+    } else {
+        WARN("no user listed in a group other than its primary one: that case not checked");
+    }
+}
+
 TEST_CASE("--redact masks matching argv elements before they leave the daemon", "[protocol][redact]") {
     require_root();
     Daemon d({"--redact", "^--password=", "--redact", "s3cr[e]t"});
@@ -904,7 +955,8 @@ TEST_CASE("--redact cannot be stalled: 20 execs with an 8,000-byte argument cost
                 return execs.size() == pids.size();
             },
             60s);
-        INFO(execs.size() << " of " << pids.size() << " exec lines for argv[1] of " << arg.size() << " bytes");
+        INFO(execs.size() << " of " << pids.size() << " exec lines for argv[1] of " << arg.size()
+                          << " bytes");
         REQUIRE(seen);
         return std::make_pair(cpu_ms(d.pid()) - before, execs);
     };
