@@ -163,7 +163,7 @@ void Daemon::on_record(const void* data, size_t size) {
 
     Lineage lineage;
     lineage.self = self;
-    lineage.cgroup_path = cgroups_.path_of(e.cgroup_id);
+    lineage.cgroup_path = cgroups_.path_of(e.cgroup_id, e.pid);
     std::string_view filename = e.kind == EventKind::exec ? e.filename : std::string_view(self->filename);
 
     // Encoded once, for the first client that wants it; shared by the rest.

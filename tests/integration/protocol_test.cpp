@@ -385,15 +385,14 @@ TEST_CASE("subscribe: cgroup is a path prefix on whole components", "[protocol][
         SKIP("no cgroup2 mount");
     std::string name = "/execmond-proto-" + std::to_string(getpid());
     std::string inside = root + name, sibling = root + name + "-other";
-    REQUIRE(mkdir(inside.c_str(), 0755) == 0);
-    REQUIRE(mkdir(sibling.c_str(), 0755) == 0);
     {
         Daemon d;
         Client witness(d.socket()), c(d.socket());
         auto ack = subscribe(c, {{"cgroup", name}});
         CHECK(ack["filter"]["cgroup"] == name);
-        // The daemon learns new cgroups by rescanning, at most every 200 ms.
-        std::this_thread::sleep_for(250ms);
+        // Created while the daemon runs: each id is resolved on its first event.
+        REQUIRE(mkdir(inside.c_str(), 0755) == 0);
+        REQUIRE(mkdir(sibling.c_str(), 0755) == 0);
         auto in = run({"/bin/sh", "-c", "echo $$ > " + inside + "/cgroup.procs && exec /bin/true cg-in"});
         auto out =
             run({"/bin/sh", "-c", "echo $$ > " + sibling + "/cgroup.procs && exec /bin/true cg-sibling"});
