@@ -28,7 +28,8 @@ std::string read_line(const char* path) {
 
 Daemon::Daemon(Options options)
     : options_(std::move(options)), io_(1), encoder_(clock_, options_.redact),
-      signals_(io_, SIGTERM, SIGINT, SIGHUP), tick_timer_(io_), watchdog_timer_(io_), shutdown_timer_(io_),
+      clock_steps_(io_, [this] { on_clock_step(); }), signals_(io_, SIGTERM, SIGINT, SIGHUP),
+      tick_timer_(io_), watchdog_timer_(io_), shutdown_timer_(io_),
       started_(std::chrono::steady_clock::now()) {}
 
 int Daemon::run() {
@@ -58,6 +59,8 @@ int Daemon::run() {
     });
     server_->start();
     reader_->start();
+    if (auto why = clock_steps_.start(); !why.empty())
+        log::warning(why + ": wall-clock steps are noticed by the 1 s tick only");
     schedule_tick();
     if (auto interval = notifier_.watchdog_interval())
         schedule_watchdog(*interval);
@@ -308,8 +311,21 @@ void Daemon::schedule_tick() {
     });
 }
 
+void Daemon::on_clock_step() {
+    if (!clock_.resample())
+        return;
+    // Every time and hello.boot_time from now on follow the new wall clock.
+    encoder_.clock_changed();
+    std::string was = BootClock::format_rfc3339(clock_.previous_boot_realtime_ns());
+    std::string now = BootClock::format_rfc3339(clock_.boot_realtime_ns());
+    log::notice("wall clock stepped: boot time " + was + " -> " + now, {{"EXECMOND_BOOT_TIME", now}});
+    auto line = std::make_shared<const std::string>(encoder_.clock_line());
+    server_->for_each_client([&](Client& c) { c.send(line); });
+}
+
 void Daemon::tick() {
     ++ticks_;
+    on_clock_step(); // also catches a step the timerfd could not report
     // After a burst of exits, hand the freed entries' pages back to the
     // system, so RSS follows the table down instead of staying at its peak:
     // once the burst's evictions are done, or every 65,536 under endless churn.
@@ -372,6 +388,7 @@ void Daemon::shutdown(const char* why) {
     }
     reader_->stop();
     tick_timer_.cancel();
+    clock_steps_.stop();
     watchdog_timer_.cancel();
     server_->flush_and_close();
     // A client that does not read must not hold the exit past systemd's patience.

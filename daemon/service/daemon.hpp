@@ -4,6 +4,7 @@
 
 #include "boot_clock.hpp"
 #include "cgroup_paths.hpp"
+#include "clock_steps.hpp"
 #include "encoder.hpp"
 #include "notifier.hpp"
 #include "options.hpp"
@@ -45,6 +46,7 @@ private:
     void check_kernel_drops();
     void on_request(Client& client, std::string_view line);
     void tick();
+    void on_clock_step();
     void schedule_tick();
     void schedule_watchdog(std::chrono::microseconds interval);
     void shutdown(const char* why);
@@ -61,6 +63,7 @@ private:
     ProcessTable table_;
     CgroupPaths cgroups_;
     Encoder encoder_;
+    ClockSteps clock_steps_;
     std::optional<Probes> probes_;
     std::unique_ptr<SocketServer> server_;
     std::unique_ptr<RingReader> reader_;

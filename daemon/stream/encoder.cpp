@@ -261,6 +261,15 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
     return line;
 }
 
+std::string Encoder::clock_line() const {
+    json j;
+    j["type"] = "clock";
+    j["time"] = clock_.rfc3339(clock_.boottime_now_ns());
+    j["boot_time"] = BootClock::format_rfc3339(clock_.boot_realtime_ns());
+    j["previous_boot_time"] = BootClock::format_rfc3339(clock_.previous_boot_realtime_ns());
+    return to_line(j);
+}
+
 std::string Encoder::lost(const LostCounts& counts, std::string_view reason) const {
     json j;
     j["type"] = "lost";

@@ -35,6 +35,11 @@ public:
 
     std::string encode(const Event& e, const Lineage& lineage) const;
     std::string lost(const LostCounts& counts, std::string_view reason) const;
+    // After the clock's resample() saw a step: {"type":"clock","time":...,
+    // "boot_time":...,"previous_boot_time":...}, for every client.
+    std::string clock_line() const;
+    // The wall clock was stepped: nothing formatted before may be reused.
+    void clock_changed() const { cached_second_ = INT64_MIN; }
 
     // Splits the NUL-separated argument area into argv (a missing final NUL
     // means the last argument was cut).
