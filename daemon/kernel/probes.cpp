@@ -340,9 +340,9 @@ Probes Probes::load(const ProbeConfig& config) {
                       : plan.set == ProbeSet::btf_file ? ParentPath::offsets
                                                        : ParentPath::fork_map;
     std::string against = plan.set == ProbeSet::btf_file ? " " + plan.btf_file : "";
-    std::string message = std::string("parent pid: ") + to_string(path) + "; probes: " +
-                          set_description(plan.set) + against + " (" + plan.why + "), Linux " + kernel.release +
-                          "; process exit: " + exit_rule(plan.set, group_dead);
+    std::string message = std::string("parent pid: ") + to_string(path) +
+                          "; probes: " + set_description(plan.set) + against + " (" + plan.why + "), Linux " +
+                          kernel.release + "; process exit: " + exit_rule(plan.set, group_dead);
     if (plan.set == ProbeSet::fork_map)
         message += "; parents recorded at fork and seeded from /proc, reparented orphans re-read from /proc; "
                    "no argv, euid/egid, exit codes, start times or pid namespaces";

@@ -15,12 +15,34 @@ int64_t read_ns(clockid_t id) {
 
 } // namespace
 
-BootClock::BootClock() {
+BootClock::BootClock() : BootClock(Reader(read_ns)) {}
+
+BootClock::BootClock(Reader read) : read_(std::move(read)) {
+    boot_realtime_ns_ = previous_boot_realtime_ns_ = sample();
+}
+
+int64_t BootClock::sample() const {
     // Bracket the realtime read with two boottime reads to halve the error.
-    int64_t b0 = read_ns(CLOCK_BOOTTIME);
-    int64_t r = read_ns(CLOCK_REALTIME);
-    int64_t b1 = read_ns(CLOCK_BOOTTIME);
-    boot_realtime_ns_ = r - (b0 + (b1 - b0) / 2);
+    int64_t b0 = read_(CLOCK_BOOTTIME);
+    int64_t r = read_(CLOCK_REALTIME);
+    int64_t b1 = read_(CLOCK_BOOTTIME);
+    return r - (b0 + (b1 - b0) / 2);
+}
+
+bool BootClock::resample() {
+    if (!read_)
+        return false;
+    int64_t now = sample();
+    int64_t moved = now - boot_realtime_ns_;
+    if (moved < step_threshold_ns && moved > -step_threshold_ns)
+        return false;
+    previous_boot_realtime_ns_ = boot_realtime_ns_;
+    boot_realtime_ns_ = now;
+    return true;
+}
+
+uint64_t BootClock::boottime_now_ns() const {
+    return read_ ? static_cast<uint64_t>(read_(CLOCK_BOOTTIME)) : now_boottime_ns();
 }
 
 uint64_t BootClock::monotonic_to_boottime_ns() {

@@ -122,7 +122,14 @@ const ProcessInfo& ProcessTable::on_exec(const Event& e) {
     return p;
 }
 
-const ProcessInfo& ProcessTable::on_exit(const Event& e) {
+ExitResult ProcessTable::on_exit(const Event& e) {
+    // Exited already, and the record's task started before that exit: a
+    // thread of the same process (a process reusing the pid starts after the
+    // old one is gone). Its start time may be the thread's own, so this is
+    // decided before upsert() could take it for a new process.
+    if (auto it = table_.find(e.pid); it != table_.end() && it->second.exited &&
+                                      (e.start_boottime_ns == 0 || e.start_boottime_ns <= it->second.exit_ns))
+        return {it->second, true};
     bool fresh = false;
     ProcessInfo& p = upsert(e.pid, ticks_of(e), fresh);
     if (fresh) {
@@ -135,7 +142,8 @@ const ProcessInfo& ProcessTable::on_exit(const Event& e) {
     if (!p.exited)
         exits_.push_back({e.ktime_ns, p.pid, p.start_ticks});
     p.exited = true;
-    return p;
+    p.exit_ns = e.ktime_ns;
+    return {p, false};
 }
 
 size_t ProcessTable::evict_expired(KtimeNs now) {

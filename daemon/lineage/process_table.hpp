@@ -25,6 +25,7 @@ struct ProcessInfo {
     Pid fork_ppid = 0; // parent at fork time; 0 if the fork was not seen
     uint64_t start_ticks = 0;
     KtimeNs start_ns = 0; // start_boottime in ns (tick precision when seeded)
+    KtimeNs exit_ns = 0;  // when its exit was seen (exited only)
     uint32_t uid = 0;
     uint64_t cgroup_id = 0;
     std::string comm;
@@ -37,6 +38,14 @@ struct ProcessInfo {
     bool exited = false;
 
     std::string key() const; // "pid:start_ticks", stable across pid reuse
+};
+
+// What on_exit() made of an exit record.
+struct ExitResult {
+    const ProcessInfo& process;
+    // The process's exit was already seen: several of its threads reached the
+    // exit tracepoint together. Not to be reported again.
+    bool duplicate = false;
 };
 
 class ProcessTable {
@@ -54,8 +63,9 @@ public:
 
     const ProcessInfo& on_fork(const Event& e);
     const ProcessInfo& on_exec(const Event& e);
-    // The process stays until exit_grace_ns after its exit.
-    const ProcessInfo& on_exit(const Event& e);
+    // The process stays until exit_grace_ns after its exit. A second exit of
+    // the same process changes nothing and comes back as a duplicate.
+    ExitResult on_exit(const Event& e);
     // Returns how many entries it removed.
     size_t evict_expired(KtimeNs now);
 

@@ -55,7 +55,8 @@ SocketConfig socket_config(const Options& o) {
 
 Daemon::Daemon(Options options)
     : options_(std::move(options)), io_(1), encoder_(clock_, options_.redact),
-      signals_(io_, SIGTERM, SIGINT, SIGHUP), tick_timer_(io_), watchdog_timer_(io_), shutdown_deadline_(io_),
+      clock_steps_(io_, [this] { on_clock_step(); }), signals_(io_, SIGTERM, SIGINT, SIGHUP),
+      tick_timer_(io_), watchdog_timer_(io_), shutdown_deadline_(io_),
       started_(std::chrono::steady_clock::now()) {}
 
 int Daemon::run() {
@@ -108,6 +109,8 @@ void Daemon::start() {
     wait_signal();
     server_->start();
     reader_->start();
+    if (auto why = clock_steps_.start(); !why.empty())
+        log::warning(why + ": wall-clock steps are noticed by the 1 s tick only");
     schedule_tick();
     if (auto interval = notifier_.watchdog_interval())
         schedule_watchdog(*interval);
@@ -182,6 +185,7 @@ std::string Daemon::stats() const {
     f.wakeups = reader_->wakeups();
     f.timer_drains = reader_->timer_drains();
     f.decode_errors = n.decode_errors;
+    f.duplicate_exits = n.duplicate_exits;
     return stats_line(clock_, f);
 }
 
@@ -190,6 +194,17 @@ std::string Daemon::status_text() const {
     return "streaming: " + std::to_string(n.exec) + " execs, " + std::to_string(n.fork) + " forks, " +
            std::to_string(n.exit) + " exits; " + std::to_string(kernel_lost_reported_.total()) + " lost; " +
            std::to_string(server_->client_count()) + " clients";
+}
+
+void Daemon::on_clock_step() {
+    if (!clock_.resample())
+        return;
+    // Every time and hello.boot_time from now on follow the new wall clock.
+    encoder_.clock_changed();
+    std::string was = BootClock::format_rfc3339(clock_.previous_boot_realtime_ns());
+    std::string now = BootClock::format_rfc3339(clock_.boot_realtime_ns());
+    log::notice("wall clock stepped: boot time " + was + " -> " + now, {{"EXECMOND_BOOT_TIME", now}});
+    fanout_.broadcast(share(clock_line(clock_)));
 }
 
 void Daemon::schedule_tick() {
@@ -204,6 +219,7 @@ void Daemon::schedule_tick() {
 
 void Daemon::tick() {
     ++ticks_;
+    on_clock_step(); // also catches a step the timerfd could not report
     // After a burst of exits, hand the freed entries' pages back to the
     // system, so RSS follows the table down instead of staying at its peak:
     // once the burst's evictions are done, or every 65,536 under endless churn.
@@ -244,6 +260,7 @@ void Daemon::shutdown(const char* why) {
     server_->stop_accepting();
     drain_for_shutdown();
     reader_->stop();
+    clock_steps_.stop();
     tick_timer_.cancel();
     watchdog_timer_.cancel();
     // Done when the last client has read everything queued for it; a client

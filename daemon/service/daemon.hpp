@@ -7,6 +7,7 @@
 
 #include "boot_clock.hpp"
 #include "cgroup_paths.hpp"
+#include "clock_steps.hpp"
 #include "encoder.hpp"
 #include "fanout.hpp"
 #include "notifier.hpp"
@@ -38,6 +39,7 @@ private:
     void wait_signal();
     void on_drained();
     void report_kernel_drops();
+    void on_clock_step();
     void tick();
     void schedule_tick();
     void schedule_watchdog(std::chrono::microseconds interval);
@@ -61,6 +63,7 @@ private:
     RequestContext requests_;
     std::unique_ptr<SocketServer> server_;
     std::unique_ptr<RingReader> reader_;
+    ClockSteps clock_steps_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer tick_timer_;
     boost::asio::steady_timer watchdog_timer_;

@@ -1,11 +1,12 @@
 #include "options.hpp"
 
+#include "redactor.hpp"
+
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <fstream>
 #include <grp.h>
 #include <map>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -29,7 +30,7 @@ po::options_description settings_description() {
         ("socket-group", po::value<std::string>(), "group owning the socket file (default execmond)")
         ("allow-uid", po::value<std::vector<std::string>>()->composing(), "only these uids may connect (repeatable; root always may)")
         ("allow-group", po::value<std::vector<std::string>>()->composing(), "... or members of these groups (name or gid, repeatable)")
-        ("redact", po::value<std::vector<std::string>>()->composing(), "mask argv elements matching this ECMAScript regex (repeatable)")
+        ("redact", po::value<std::vector<std::string>>()->composing(), "mask argv elements matching this regular expression (RE2 syntax, repeatable)")
         ("probe-mode", po::value<std::string>(), "auto, btf (tp_btf, the kernel's BTF) or classic (never the kernel's BTF: --btf, else fork map) (default auto)")
         ("btf", po::value<std::string>(), "BTF file of this kernel (e.g. btfhub's) for the probes' CO-RE reads when the kernel has none")
         ("follow", po::value<std::vector<std::string>>()->composing(), "only report this pid and its descendants (repeatable)")
@@ -92,11 +93,8 @@ Options to_options(const po::variables_map& vm) {
     for (const auto& s : list("allow-group"))
         o.allow_gids.push_back(resolve_group("allow-group", s));
     for (const auto& s : list("redact")) {
-        try {
-            std::regex re(s);
-        } catch (const std::regex_error& e) {
-            throw BadValue("redact", "'" + s + "' is not a valid regular expression: " + e.what());
-        }
+        if (auto why = Redactor::error_of(s); !why.empty())
+            throw BadValue("redact", "'" + s + "' is not a valid regular expression (RE2 syntax): " + why);
         o.redact.push_back(s);
     }
     if (auto s = str("probe-mode")) {

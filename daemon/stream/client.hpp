@@ -16,13 +16,17 @@
 #include <memory>
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 namespace execmond {
 
+// What the kernel recorded of the peer when it connected (peer_access.hpp).
 struct PeerCredentials {
     pid_t pid = 0;
     uid_t uid = 0;
     gid_t gid = 0;
+    std::vector<gid_t> groups; // supplementary groups (SO_PEERGROUPS)
+    bool groups_known = false;
 };
 
 class Client : public Subscriber, public std::enable_shared_from_this<Client> {

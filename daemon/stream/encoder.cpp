@@ -36,10 +36,7 @@ std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
 } // namespace
 
 Encoder::Encoder(const BootClock& clock, const std::vector<std::string>& redact_patterns)
-    : clock_(clock), writer_(std::make_unique<JsonWriter>()) {
-    for (const auto& p : redact_patterns)
-        redact_.emplace_back(p, std::regex::ECMAScript | std::regex::optimize);
-}
+    : clock_(clock), redact_(redact_patterns), writer_(std::make_unique<JsonWriter>()) {}
 
 std::vector<std::string_view> Encoder::split_args(std::string_view args) {
     std::vector<std::string_view> argv;
@@ -82,13 +79,6 @@ std::string_view Encoder::time_text(KtimeNs boottime_ns) const {
     }
     at[9] = 'Z';
     return {time_buf_.data(), date_len + 11};
-}
-
-bool Encoder::redacted(std::string_view arg) const {
-    for (const auto& re : redact_)
-        if (std::regex_search(arg.begin(), arg.end(), re))
-            return true;
-    return false;
 }
 
 void Encoder::write_ancestor(const ProcessInfo& a) const {
@@ -144,7 +134,7 @@ void Encoder::write_argv(std::string_view args, bool truncated, uint32_t argc) c
         auto nul = rest.find('\0');
         std::string_view arg = rest.substr(0, nul);
         rest.remove_prefix(nul == std::string_view::npos ? rest.size() : nul + 1);
-        if (!redact_.empty() && redacted(arg)) {
+        if (!redact_.empty() && redact_.matches(arg)) {
             w.string(redacted_text);
             any_redacted = true;
         } else if (w.text(arg)) {

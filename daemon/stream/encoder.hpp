@@ -6,11 +6,11 @@
 #include "event.hpp"
 #include "json_writer.hpp"
 #include "process_table.hpp"
+#include "redactor.hpp"
 
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -37,6 +37,8 @@ public:
     // A `process` line (the answer to a snapshot request): the process as the
     // table knows it, argv escaped and redacted as on exec lines.
     std::string process(const ProcessInfo& p, const ProcessInfo* parent, std::string_view cgroup_path) const;
+    // The wall clock was stepped: nothing formatted before may be reused.
+    void clock_changed() const { cached_second_ = INT64_MIN; }
 
     // Splits the NUL-separated argument area into argv (a missing final NUL
     // means the last argument was cut).
@@ -60,10 +62,9 @@ private:
     void write_ancestor(const ProcessInfo& a) const;
     void write_argv(std::string_view args, bool truncated, uint32_t argc) const;
     std::string take_line() const; // the document written, as one line
-    bool redacted(std::string_view arg) const;
 
     const BootClock& clock_;
-    std::vector<std::regex> redact_;
+    Redactor redact_;
     std::unique_ptr<JsonWriter> writer_; // reused by every encode()
     mutable std::unordered_map<Pid, CachedAncestor> ancestor_cache_;
     mutable std::vector<uint32_t> escaped_at_;

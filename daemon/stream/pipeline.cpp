@@ -25,12 +25,12 @@ void Pipeline::on_record(const void* data, size_t size) {
         ++n;
         return;
     }
-    const ProcessInfo& self = update_table(e);
-    if (!fanout_.empty())
-        fan_out(e, self);
+    const ProcessInfo* self = update_table(e);
+    if (self && !fanout_.empty())
+        fan_out(e, *self);
 }
 
-const ProcessInfo& Pipeline::update_table(Event& e) {
+const ProcessInfo* Pipeline::update_table(Event& e) {
     if (config_.reparent && e.kind != EventKind::fork) {
         // The fork map holds the parent at fork; an orphan's new parent (init
         // or a subreaper) only /proc knows.
@@ -44,21 +44,26 @@ const ProcessInfo& Pipeline::update_table(Event& e) {
     switch (e.kind) {
     case EventKind::fork:
         ++counters_.fork;
-        return table_.on_fork(e);
+        return &table_.on_fork(e);
     case EventKind::exec:
         ++counters_.exec;
-        return table_.on_exec(e);
+        return &table_.on_exec(e);
     case EventKind::exit:
         break;
     }
+    ExitResult exit = table_.on_exit(e);
+    if (exit.duplicate) { // threads of one process that died together
+        ++counters_.duplicate_exits;
+        return nullptr;
+    }
     ++counters_.exit;
-    return table_.on_exit(e);
+    return &exit.process;
 }
 
 void Pipeline::fan_out(const Event& e, const ProcessInfo& self) {
     Lineage lineage;
     lineage.self = &self;
-    lineage.cgroup_path = cgroups_.path_of(e.cgroup_id);
+    lineage.cgroup_path = cgroups_.path_of(e.cgroup_id, e.pid);
     std::string_view filename = e.kind == EventKind::exec ? e.filename : std::string_view(self.filename);
 
     // Encoded once, for the first subscriber that wants it; shared by the rest.

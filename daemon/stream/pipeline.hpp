@@ -30,8 +30,9 @@ struct PipelineCounters {
     uint64_t exec = 0;
     uint64_t exit = 0;
     uint64_t decode_errors = 0;
-    uint64_t lines = 0;   // event lines encoded (each once, whatever the clients)
-    LostCounts discarded; // records counted, not encoded, past discard_from()'s deadline
+    uint64_t duplicate_exits = 0; // second exit records of one process, dropped
+    uint64_t lines = 0;           // event lines encoded (each once, whatever the clients)
+    LostCounts discarded;         // records counted, not encoded, past discard_from()'s deadline
 };
 
 class Pipeline {
@@ -53,7 +54,8 @@ public:
     const PipelineCounters& counters() const { return counters_; }
 
 private:
-    const ProcessInfo& update_table(Event& e);
+    // Null for a record that says nothing new (a second exit of one process).
+    const ProcessInfo* update_table(Event& e);
     void fan_out(const Event& e, const ProcessInfo& self);
 
     PipelineConfig config_;

@@ -87,6 +87,16 @@ std::string stats_line(const BootClock& clock, const StatsFacts& f) {
     j["wakeups"] = f.wakeups;
     j["timer_drains"] = f.timer_drains;
     j["decode_errors"] = f.decode_errors;
+    j["duplicate_exits"] = f.duplicate_exits;
+    return to_line(j);
+}
+
+std::string clock_line(const BootClock& clock) {
+    json j;
+    j["type"] = "clock";
+    j["time"] = clock.rfc3339(clock.boottime_now_ns());
+    j["boot_time"] = BootClock::format_rfc3339(clock.boot_realtime_ns());
+    j["previous_boot_time"] = BootClock::format_rfc3339(clock.previous_boot_realtime_ns());
     return to_line(j);
 }
 

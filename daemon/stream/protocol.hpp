@@ -59,8 +59,12 @@ struct StatsFacts {
     uint64_t ring_size = 0, ring_queued = 0;
     uint64_t wakeups = 0, timer_drains = 0;
     uint64_t decode_errors = 0;
+    uint64_t duplicate_exits = 0;
 };
 std::string stats_line(const BootClock& clock, const StatsFacts& facts);
+
+// $defs/clock: the wall clock was stepped, so boot_time (hello) moved.
+std::string clock_line(const BootClock& clock);
 
 // $defs/snapshot_end: closes the answer to a snapshot request (the process
 // lines before it come from the Encoder).

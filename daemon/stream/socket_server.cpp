@@ -1,6 +1,7 @@
 #include "socket_server.hpp"
 
 #include "log.hpp"
+#include "peer_access.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -10,7 +11,6 @@
 #include <cstring>
 #include <filesystem>
 #include <grp.h>
-#include <pwd.h>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,30 +43,13 @@ bool someone_listening(const std::string& path) {
     return up;
 }
 
-bool in_group(uid_t uid, gid_t primary, gid_t wanted) {
-    if (primary == wanted)
-        return true;
-    const passwd* pw = getpwuid(uid);
-    if (!pw)
-        return false;
-    int n = 64;
-    std::vector<gid_t> groups(static_cast<size_t>(n));
-    if (getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0) {
-        groups.resize(static_cast<size_t>(n));
-        if (getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) < 0)
-            return false;
-    }
-    groups.resize(static_cast<size_t>(n));
-    return std::find(groups.begin(), groups.end(), wanted) != groups.end();
-}
-
 } // namespace
 
 SocketServer::SocketServer(asio::io_context& io, const SocketConfig& config, Fanout& fanout,
                            HelloFactory hello, RequestHandler on_request)
-    : io_(io), fanout_(fanout), acceptor_(io), path_(config.path), allow_uids_(config.allow_uids),
-      allow_gids_(config.allow_gids), queue_limit_(config.client_queue_bytes), hello_(std::move(hello)),
-      on_request_(std::move(on_request)) {
+    : io_(io), fanout_(fanout), acceptor_(io), path_(config.path),
+      access_(config.allow_uids, config.allow_gids), queue_limit_(config.client_queue_bytes),
+      hello_(std::move(hello)), on_request_(std::move(on_request)) {
     int n = sd_listen_fds(1);
     if (n > 1)
         throw std::runtime_error("socket activation passed " + std::to_string(n) +
@@ -143,15 +126,6 @@ void SocketServer::start() {
     accept_next();
 }
 
-bool SocketServer::allowed(const PeerCredentials& peer) const {
-    if (allow_uids_.empty() && allow_gids_.empty())
-        return true; // the socket's mode and group decide
-    if (peer.uid == 0 || std::find(allow_uids_.begin(), allow_uids_.end(), peer.uid) != allow_uids_.end())
-        return true;
-    return std::any_of(allow_gids_.begin(), allow_gids_.end(),
-                       [&](gid_t g) { return in_group(peer.uid, peer.gid, g); });
-}
-
 void SocketServer::accept_next() {
     acceptor_.async_accept([this](const boost::system::error_code& ec, stream::socket socket) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open())
@@ -166,12 +140,21 @@ void SocketServer::accept_next() {
             });
             return;
         }
-        ucred cred{};
-        socklen_t len = sizeof(cred);
-        getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len);
-        PeerCredentials peer{cred.pid, cred.uid, cred.gid};
+        auto read = read_peer(socket.native_handle());
+        if (auto* why = std::get_if<std::string>(&read)) {
+            // Fail closed: without credentials the peer could be anyone.
+            log::warning("refused a client whose credentials cannot be read (" + *why + ")");
+            boost::system::error_code ignored;
+            socket.close(ignored);
+            accept_next();
+            return;
+        }
+        PeerCredentials peer = std::move(std::get<PeerCredentials>(read));
+        if (!peer.groups_known && access_.checks_groups())
+            log::warning("SO_PEERGROUPS failed for pid " + std::to_string(peer.pid) +
+                         ": --allow-group checks only its primary gid");
         std::string who = "pid " + std::to_string(peer.pid) + " uid " + std::to_string(peer.uid);
-        if (!allowed(peer)) {
+        if (!access_.allows(peer)) {
             log::notice("refused client " + who + " (not in --allow-uid/--allow-group)",
                         {{"EXECMOND_CLIENT_PID", std::to_string(peer.pid)},
                          {"EXECMOND_CLIENT_UID", std::to_string(peer.uid)}});

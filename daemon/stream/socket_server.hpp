@@ -1,10 +1,11 @@
 // The Unix socket clients read the stream from: created (or taken from systemd
-// socket activation), access-checked per connection with SO_PEERCRED, and
+// socket activation), access-checked per connection (peer_access.hpp), and
 // fanned out to every client whose subscription matches.
 #pragma once
 
 #include "client.hpp"
 #include "fanout.hpp"
+#include "peer_access.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -60,7 +61,6 @@ public:
 
 private:
     void accept_next();
-    bool allowed(const PeerCredentials& peer) const;
     void create_socket(const SocketConfig& config);
 
     boost::asio::io_context& io_;
@@ -69,8 +69,7 @@ private:
     std::string path_;
     bool activated_ = false;
     bool owns_path_ = false;
-    std::vector<uid_t> allow_uids_;
-    std::vector<gid_t> allow_gids_;
+    AccessPolicy access_;
     size_t queue_limit_;
     HelloFactory hello_;
     RequestHandler on_request_;

@@ -41,6 +41,24 @@ std::vector<std::string> strings(const json& v, const char* key) {
     return out;
 }
 
+// fnmatch(3) patterns, bounded: every event is matched against each of them
+// on the loop thread.
+std::vector<std::string> globs(const json& v, const char* key) {
+    std::vector<std::string> out = strings(v, key);
+    if (out.size() > Subscription::max_globs)
+        throw std::invalid_argument(std::string(key) + ": at most " +
+                                    std::to_string(Subscription::max_globs) + " globs");
+    for (const auto& g : out) {
+        if (g.size() > Subscription::max_glob_bytes)
+            throw std::invalid_argument(std::string(key) + ": a glob may have at most " +
+                                        std::to_string(Subscription::max_glob_bytes) + " bytes");
+        if (static_cast<size_t>(std::count(g.begin(), g.end(), '*')) > Subscription::max_glob_stars)
+            throw std::invalid_argument(std::string(key) + ": a glob may have at most " +
+                                        std::to_string(Subscription::max_glob_stars) + " '*'");
+    }
+    return out;
+}
+
 template <typename T> std::vector<T> numbers(const json& v, const char* key, uint64_t max) {
     std::vector<T> out;
     auto one = [&](const json& item) {
@@ -79,9 +97,9 @@ Subscription parse_subscription(const json& j) {
         } else if (key == "uid") {
             s.uids = numbers<uint32_t>(value, "uid", 0xffffffffu);
         } else if (key == "comm") {
-            s.comm_globs = strings(value, "comm");
+            s.comm_globs = globs(value, "comm");
         } else if (key == "filename") {
-            s.filename_globs = strings(value, "filename");
+            s.filename_globs = globs(value, "filename");
         } else if (key == "cgroup") {
             if (!value.is_string())
                 throw std::invalid_argument("cgroup must be a string (a path prefix such as /system.slice/)");

@@ -14,6 +14,11 @@
 namespace execmond {
 
 struct Subscription {
+    // Bounds on what one request may ask the loop to match per event.
+    static constexpr size_t max_glob_bytes = 1024; // a filename glob; comm is 15 bytes
+    static constexpr size_t max_glob_stars = 16;
+    static constexpr size_t max_globs = 64; // per member
+
     bool fork = true;
     bool exec = true;
     bool exit = true;

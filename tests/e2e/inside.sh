@@ -336,7 +336,63 @@ t_bad_config() {
   systemctl start execmond.service && is_active || { why="did not start again with the config restored"; return 1; }
 }
 
-# --- 10. final stop ---------------------------------------------------------------
+# --- 10. a step of the wall clock -------------------------------------------------
+# The service has ProtectClock=yes; the step comes from this test's unit. The
+# container shares the host's clock: the step is small, short and undone
+# exactly (relative steps in ns, so only the microseconds between a read and a
+# set are lost).
+step_clock() { # NS: move CLOCK_REALTIME by NS nanoseconds
+  python3 -c 'import sys, time
+time.clock_settime_ns(time.CLOCK_REALTIME, time.clock_gettime_ns(time.CLOCK_REALTIME) + int(sys.argv[1]))' "$1"
+}
+ns_of() { date -d "$1" +%s%N; } # RFC 3339 -> ns since the epoch
+t_clock_step() {
+  local f=$E/events-clock.jsonl d=5000000000 marker="e2e-clock-$RANDOM$RANDOM"
+  socat -u UNIX-CONNECT:$SOCK - >"$f" 2>/dev/null &
+  local client=$!
+  has_hello() { grep -q '"type":"hello"' "$f"; }
+  wait_for 5 has_hello || { kill $client; why="no hello line"; return 1; }
+  local t0 stepped_ok=1
+  t0=$(now_ms)
+  step_clock $d || stepped_ok=0
+  clock_lines() { [ "$(grep -c '"type":"clock"' "$f")" -ge "$1" ]; }
+  local seen=0 exec_line="" wall_ns=0
+  if [ $stepped_ok = 1 ]; then
+    wait_for 5 clock_lines 1 && seen=1
+    metric clock_step_to_line_ms $(($(now_ms) - t0))
+    /bin/sh -c ': "$0"' "$marker"
+    wall_ns=$(date +%s%N)
+    has_marker() { grep -F -- "$marker" "$f" | grep -q '"type":"exec"'; }
+    wait_for 5 has_marker
+    exec_line=$(grep -F -- "$marker" "$f" | grep '"type":"exec"' | head -n1)
+    step_clock -$d # undo, whatever happened
+    wait_for 5 clock_lines 2
+  fi
+  kill $client 2>/dev/null
+  wait $client 2>/dev/null
+  [ $stepped_ok = 1 ] || { why="clock_settime failed in the test unit (CAP_SYS_TIME, seccomp?)"; return 1; }
+  [ $seen = 1 ] || { why="no clock line within 5 s of a 5 s step"; return 1; }
+  local first second
+  first=$(grep '"type":"clock"' "$f" | sed -n 1p)
+  second=$(grep '"type":"clock"' "$f" | sed -n 2p)
+  echo "clock lines: $first / $second"
+  metric clock_line "$first"
+  local moved back
+  moved=$(($(ns_of "$(jq -r .boot_time <<<"$first")") - $(ns_of "$(jq -r .previous_boot_time <<<"$first")")))
+  # The step, to within the 1 ms a sample may be off.
+  [ "${moved#-}" -gt 0 ] && [ $((moved - d)) -lt 1000000 ] && [ $((d - moved)) -lt 1000000 ] ||
+    { why="first clock line moved boot_time by $moved ns, not $d"; return 1; }
+  [ -n "$exec_line" ] || { why="no exec line for $marker after the step"; return 1; }
+  local off
+  off=$(($(ns_of "$(jq -r .time <<<"$exec_line")") - wall_ns))
+  [ "${off#-}" -lt 1000000000 ] ||
+    { why="an exec after the step has time $(jq -r .time <<<"$exec_line"), ${off} ns from the wall clock"; return 1; }
+  [ -n "$second" ] || { why="no clock line after the step back"; return 1; }
+  back=$(($(ns_of "$(jq -r .boot_time <<<"$second")") - $(ns_of "$(jq -r .previous_boot_time <<<"$first")")))
+  [ "${back#-}" -lt 1000000 ] || { why="after the step back boot_time is $back ns from where it started"; return 1; }
+}
+
+# --- 11. final stop ---------------------------------------------------------------
 t_final_stop() {
   systemctl stop execmond.service execmond.socket || { why="stop failed"; return 1; }
   [ ! -e $SOCK ] || { why="$SOCK left behind after the socket unit stopped"; return 1; }
@@ -359,6 +415,7 @@ check socket-activation t_socket_activation
 check watchdog-pings t_watchdog_alive
 check watchdog-restarts-frozen t_watchdog_restart
 check bad-config-fails t_bad_config
+check clock-step-followed t_clock_step
 check final-stop-unloads t_final_stop
 
 journalctl -u execmond.service -u execmond.socket -b --no-pager -o short-monotonic >$E/journal.txt 2>&1

@@ -37,6 +37,7 @@ flags="-std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undef
        -fno-sanitize-recover=undefined -Wall -Wextra -Werror
        -I$top/daemon/common -I$top/daemon/kernel -I$top/daemon/lineage -I$top/daemon/stream
        -I$top/proto -DEXECMOND_VERSION=\"fuzz\""
+libs="-lre2" # --redact's engine (not instrumented: Debian's build)
 
 build() {
     name=$1
@@ -52,12 +53,12 @@ build() {
     fi
     echo "fuzz: building $name with $CXX"
     # shellcheck disable=SC2086
-    "$CXX" $flags -o "$out/$name" "$here/$name.cpp" $srcs
+    "$CXX" $flags -o "$out/$name" "$here/$name.cpp" $srcs $libs
 }
 
 build request_fuzz stream/subscription.cpp stream/protocol.cpp stream/text.cpp lineage/boot_clock.cpp \
     lineage/process_table.cpp lineage/proc_reader.cpp common/event.cpp
-build record_fuzz kernel/record_decoder.cpp stream/encoder.cpp stream/json_writer.cpp stream/text.cpp \
+build record_fuzz kernel/record_decoder.cpp stream/encoder.cpp stream/json_writer.cpp stream/redactor.cpp stream/text.cpp \
     lineage/boot_clock.cpp lineage/process_table.cpp lineage/proc_reader.cpp common/event.cpp
 
 run() {

@@ -288,3 +288,39 @@ TEST_CASE("a fork timed a tick before the task's start is still the same process
     CHECK(q.key() == "40:101");
     CHECK(q.fork_ppid == 0);
 }
+
+TEST_CASE("a second exit of one process is a duplicate, whichever thread's start it carries", "[table]") {
+    FakeProc proc;
+    ProcessTable t{ProcReader(proc.root.string())};
+    uint64_t s = 100 * ns_per_tick();
+    t.on_fork(fork_of(20, 1, s));
+    auto first = t.on_exit(exit_of(20, 1, s, s + 50 * ns_per_tick()));
+    CHECK_FALSE(first.duplicate);
+    CHECK(first.process.key() == "20:100");
+    // Two threads saw the group die: the same start, or a later thread's.
+    auto same = t.on_exit(exit_of(20, 1, s, s + 50 * ns_per_tick() + 10));
+    CHECK(same.duplicate);
+    auto thread = t.on_exit(exit_of(20, 1, s + 30 * ns_per_tick(), s + 50 * ns_per_tick() + 20));
+    CHECK(thread.duplicate);
+    // Without a start time (fork-map probes) the exited entry decides.
+    auto unknown = t.on_exit(exit_of(20, 1, 0, s + 50 * ns_per_tick() + 30));
+    CHECK(unknown.duplicate);
+    REQUIRE(t.find(20));
+    CHECK(t.find(20)->key() == "20:100");
+    CHECK(t.pending_evictions() == 1);
+}
+
+TEST_CASE("an exit of a process that reused an exited pid is not a duplicate", "[table]") {
+    FakeProc proc;
+    ProcessTable t{ProcReader(proc.root.string())};
+    uint64_t s = 100 * ns_per_tick();
+    t.on_fork(fork_of(20, 1, s));
+    CHECK_FALSE(t.on_exit(exit_of(20, 1, s, s + ns_per_tick())).duplicate);
+    // Its fork was lost (ring full): the new process started after the old exit.
+    auto reused = t.on_exit(exit_of(20, 1, s + 5 * ns_per_tick(), s + 9 * ns_per_tick()));
+    CHECK_FALSE(reused.duplicate);
+    CHECK(reused.process.key() == "20:105");
+    // And with its fork seen, the same.
+    t.on_fork(fork_of(20, 1, s + 20 * ns_per_tick()));
+    CHECK_FALSE(t.on_exit(exit_of(20, 1, s + 20 * ns_per_tick(), s + 21 * ns_per_tick())).duplicate);
+}

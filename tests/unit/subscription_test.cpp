@@ -83,3 +83,29 @@ TEST_CASE("a NUL byte anywhere makes a request invalid", "[subscription]") {
     CHECK(error_of("{\"type\":\"subscribe\"}\0{\"junk"sv) == "request contains a NUL byte");
     CHECK(error_of("\0"sv) == "request contains a NUL byte");
 }
+
+TEST_CASE("globs are bounded in length, stars and number", "[subscription]") {
+    auto request = [](const char* key, const nlohmann::json& value) {
+        return nlohmann::json{{"type", "subscribe"}, {key, value}}.dump();
+    };
+    for (const char* key : {"comm", "filename"}) {
+        CAPTURE(key);
+        // At the bounds: accepted.
+        std::string longest(Subscription::max_glob_bytes, 'a');
+        std::string starry;
+        for (size_t i = 0; i < Subscription::max_glob_stars; ++i)
+            starry += "*a";
+        auto s = sub(request(key, {longest, starry}));
+        CHECK((std::string(key) == "comm" ? s.comm_globs : s.filename_globs).size() == 2);
+        CHECK(sub(request(key, std::vector<std::string>(Subscription::max_globs, "x*")))
+                  .to_json()[key]
+                  .size() == Subscription::max_globs);
+        // One over: an error that says which bound.
+        CHECK(error_of(request(key, longest + "a")) ==
+              std::string(key) + ": a glob may have at most 1024 bytes");
+        CHECK(error_of(request(key, {"ok", starry + "*"})) ==
+              std::string(key) + ": a glob may have at most 16 '*'");
+        CHECK(error_of(request(key, std::vector<std::string>(Subscription::max_globs + 1, "x*"))) ==
+              std::string(key) + ": at most 64 globs");
+    }
+}
