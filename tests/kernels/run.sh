@@ -8,8 +8,11 @@
 # Kernels come from scripts/install-kernel-matrix.sh's cache
 # ($EXECMOND_KERNEL_CACHE, default /var/cache/execmond-kernels/<suite>/vmlinuz);
 # EXECMOND_KERNEL_SUITES picks some ("bullseye bookworm bookworm-backports"),
-# EXECMOND_KERNEL_HOST=0 skips the host run. qemu runs TCG (KVM does not work
-# on these machines): -accel tcg -cpu max. Logs: BUILD_DIR/kernels/.
+# EXECMOND_KERNEL_HOST=0 skips the host run, EXECMOND_KERNEL_APPEND adds to the
+# guests' command line (ktest.modes=btf,fork-map, ktest.groups=N). qemu runs TCG
+# (KVM does not work on these machines): -accel tcg -cpu max, and
+# mitigations=off (page-table isolation made every syscall 3x slower there).
+# Logs: BUILD_DIR/kernels/.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -60,12 +63,15 @@ mount -t tmpfs tmp /tmp
 mount -t tmpfs run /run
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 echo "KTEST boot kernel=$(uname -r) uptime_s=$(cut -d' ' -f1 /proc/uptime)"
-modes="btf btf-file fork-map"
+modes="btf btf-file fork-map" groups=100
 for arg in $(cat /proc/cmdline); do
-  case $arg in ktest.modes=*) modes=$(echo "${arg#ktest.modes=}" | tr , ' ') ;; esac
+  case $arg in
+    ktest.modes=*) modes=$(echo "${arg#ktest.modes=}" | tr , ' ') ;;
+    ktest.groups=*) groups=${arg#ktest.groups=} ;;
+  esac
 done
 for mode in $modes; do
-  /ktest/ktest run --daemon /ktest/execmond --mode "$mode" --noop /ktest/noop --dir /tmp --groups 100
+  /ktest/ktest run --daemon /ktest/execmond --mode "$mode" --noop /ktest/noop --dir /tmp --groups "$groups"
 done
 echo "KTEST poweroff"
 poweroff -f
