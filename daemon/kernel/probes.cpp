@@ -179,19 +179,22 @@ const char* load_advice(ProbeSet set) {
 
 // The verifier's reasons at error level, then the one actionable line.
 [[noreturn]] void fail_load(ProbeSet set, const std::string& release, int err) {
-    std::string what = std::string("load BPF programs (") + to_string(set) + ") on Linux " + release + ": " +
-                       errno_text(err);
+    std::string what = std::string("load BPF programs (") + to_string(set) + ") on Linux " + release;
     if (auto v = libbpf_log::last_verifier_log()) {
         auto tail = libbpf_log::tail_lines(v->text, verifier_tail_lines);
         for (const auto& line : tail)
             log::error("verifier (" + v->program + "): " + line,
                        {{"EXECMOND_BPF_PROGRAM", v->program}, {"EXECMOND_KERNEL", release}});
-        what += "; the kernel's verifier rejected " + v->program;
-        if (!tail.empty())
-            what += " (" + tail.back() + ")";
-        what += std::string(": ") + load_advice(set);
+        // The reason is the last line before the verifier's statistics.
+        std::string reason;
+        for (auto it = tail.rbegin(); it != tail.rend() && reason.empty(); ++it)
+            if (!it->starts_with("processed ") && !it->starts_with("verification time"))
+                reason = *it;
+        what += ": the kernel's verifier rejected " + v->program + (reason.empty() ? "" : ": " + reason) +
+                " (" + errno_text(err) + "); " + load_advice(set);
         throw ProbeError(what, exit_failure);
     }
+    what += ": " + errno_text(err);
     if (err == EPERM || err == EACCES) {
         what += " (execmond needs root, or CAP_BPF and CAP_PERFMON)";
         throw ProbeError(what + libbpf_context(), exit_no_permission);
