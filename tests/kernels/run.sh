@@ -10,7 +10,9 @@
 # Kernels come from scripts/install-kernel-matrix.sh's cache
 # ($EXECMOND_KERNEL_CACHE, default /var/cache/execmond-kernels/<suite>/vmlinuz);
 # EXECMOND_KERNEL_SUITES picks some ("bullseye bookworm bookworm-backports"),
-# EXECMOND_KERNEL_HOST=0 skips the host run, EXECMOND_KERNEL_APPEND adds to the
+# EXECMOND_KERNEL_HOST=0 skips the host run, EXECMOND_KERNEL_BPF_STATS=1 reports the
+# host's in-kernel ns per exec (kernel.bpf_stats_enabled, machine-wide while it
+# runs), EXECMOND_KERNEL_APPEND adds to the
 # guests' command line (ktest.modes=btf,fork-map, ktest.groups=N). qemu runs TCG
 # (KVM does not work on these machines): -accel tcg -cpu max, and
 # mitigations=off (page-table isolation made every syscall 3x slower there).
@@ -126,14 +128,16 @@ PY
 }
 
 run_host() {
-  local log=$out/host.log mode modes=btf,btf-file,fork-map other
+  local log=$out/host.log mode modes=btf,btf-file,fork-map other stats=
+  # kernel.bpf_stats_enabled is machine-wide: only when asked.
+  [ "${EXECMOND_KERNEL_BPF_STATS:-0}" = 1 ] && stats=1
   : >"$log"
   other=$(guest_btf)
   [ -n "$other" ] && modes=$modes,wrong-btf
   for mode in ${modes//,/ }; do
     mkdir -p "$out/host-$mode"
     timeout 600 "$ktest" run --daemon "$daemon" --mode "$mode" --noop "$noop" --dir "$out/host-$mode" \
-      --bpf-stats ${other:+--btf "$other"} >>"$log" 2>&1
+      ${stats:+--bpf-stats} ${other:+--btf "$other"} >>"$log" 2>&1
   done
   /usr/bin/python3 tests/kernels/check.py --label "host $(uname -r)" --modes "$modes" --summary "$summary" "$log"
   rm -f "$out/guest-vmlinux"
