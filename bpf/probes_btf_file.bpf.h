@@ -128,3 +128,33 @@ int BPF_PROG(exit_btf_file, struct task_struct *task)
 	unfollow(tgid);
 	return 0;
 }
+
+/*
+ * Run once by the daemon before anything is attached (BPF_PROG_TEST_RUN runs
+ * it in the daemon's own context): reads the daemon's own task through the
+ * BTF file's relocations and compares with what helpers and /proc say. A file
+ * made for another kernel build relocates to other offsets. Returns 0 if all
+ * agree, else the number of the first check that failed (Probes::load names
+ * the field).
+ */
+SEC("?raw_tp")
+int BPF_PROG(check_btf_file, __u64 arg_start, __u64 start_ticks, __u64 ns_per_tick)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	if (BPF_CORE_READ(t, tgid) != (__u32)(pid_tgid >> 32))
+		return 1;
+	if (BPF_CORE_READ(t, pid) != (__u32)pid_tgid)
+		return 2;
+	if (BPF_CORE_READ(t, real_cred, uid.val) != (__u32)uid_gid)
+		return 3;
+	if (BPF_CORE_READ(t, mm, arg_start) != arg_start)
+		return 4;
+	if (ns_per_tick == 0 || BPF_CORE_READ(t, group_leader, start_boottime) / ns_per_tick != start_ticks)
+		return 5;
+	if (BPF_CORE_READ(t, group_leader, tgid) != (__u32)(pid_tgid >> 32))
+		return 6;
+	return 0;
+}

@@ -11,6 +11,8 @@ namespace execmond::libbpf_log {
 namespace {
 
 constexpr size_t kept_warnings = 8;
+// What libbpf starts its own messages with; we add ours.
+constexpr std::string_view libbpf_prefix = "libbpf: ";
 
 std::deque<std::string> g_warnings;
 std::optional<VerifierLog> g_verifier_log;
@@ -42,6 +44,9 @@ int print(libbpf_print_level level, const char* fmt, va_list args) {
     std::string message = format(fmt, args);
     while (!message.empty() && message.back() == '\n')
         message.pop_back();
+    // libbpf's own prefix: we add ours.
+    if (message.starts_with(libbpf_prefix))
+        message.erase(0, libbpf_prefix.size());
     if (message.empty())
         return 0;
     if (level != LIBBPF_DEBUG) {
@@ -80,6 +85,8 @@ std::optional<VerifierLog> parse_verifier_log(std::string_view message) {
     constexpr std::string_view prefix = "prog '";
     constexpr std::string_view begin = "': -- BEGIN PROG LOAD LOG --\n";
     constexpr std::string_view end = "-- END PROG LOAD LOG --";
+    if (message.starts_with(libbpf_prefix))
+        message.remove_prefix(libbpf_prefix.size());
     if (!message.starts_with(prefix))
         return std::nullopt;
     size_t name_end = message.find(begin, prefix.size());

@@ -24,8 +24,8 @@ std::optional<VerifierLog> last_verifier_log();
 // libbpf's last warnings (one line each, verifier logs left out), oldest first.
 std::vector<std::string> warnings();
 
-// Parses one libbpf message of the form
-// "prog 'NAME': -- BEGIN PROG LOAD LOG --\n...-- END PROG LOAD LOG --\n".
+// Parses one libbpf message of the form "[libbpf: ]prog 'NAME': -- BEGIN PROG
+// LOAD LOG --\n...-- END PROG LOAD LOG --\n" (libbpf 1.x's pr_warn format).
 std::optional<VerifierLog> parse_verifier_log(std::string_view message);
 // The last `n` non-empty lines of `text`.
 std::vector<std::string> tail_lines(std::string_view text, size_t n);

@@ -47,10 +47,10 @@ std::variant<ProbePlan, PlanError> plan_probes(ProbeMode mode, const std::string
                          btf_path.empty() ? "the kernel has BTF"
                                           : "the kernel has BTF, so --btf " + btf_path + " is not used"};
     if (!btf_path.empty())
-        return ProbePlan{ProbeSet::btf_file, btf_path, no_btf + " and --btf was given"};
+        return ProbePlan{ProbeSet::btf_file, btf_path, no_btf + ", --btf given"};
     return ProbePlan{ProbeSet::fork_map,
                      {},
-                     no_btf + " and no --btf FILE was given: give a BTF file for this kernel (e.g. from "
+                     no_btf + " and no --btf FILE: give a BTF file for this kernel (e.g. from "
                               "btfhub) for argv, euid/egid, exit codes, start times and pid namespaces"};
 }
 

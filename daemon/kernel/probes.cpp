@@ -6,11 +6,14 @@
 #include "libbpf_log.hpp"
 #include "log.hpp"
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <linux/capability.h>
+#include <sstream>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -176,24 +179,78 @@ const char* load_advice(ProbeSet set) {
 
 // The verifier's reasons at error level, then the one actionable line.
 [[noreturn]] void fail_load(ProbeSet set, const std::string& release, int err) {
-    std::string what = std::string("load BPF programs (") + to_string(set) + ") on Linux " + release + ": " +
-                       errno_text(err);
+    std::string what = std::string("load BPF programs (") + to_string(set) + ") on Linux " + release;
     if (auto v = libbpf_log::last_verifier_log()) {
         auto tail = libbpf_log::tail_lines(v->text, verifier_tail_lines);
         for (const auto& line : tail)
             log::error("verifier (" + v->program + "): " + line,
                        {{"EXECMOND_BPF_PROGRAM", v->program}, {"EXECMOND_KERNEL", release}});
-        what += "; the kernel's verifier rejected " + v->program;
-        if (!tail.empty())
-            what += " (" + tail.back() + ")";
-        what += std::string(": ") + load_advice(set);
+        // The reason is the last line before the verifier's statistics.
+        std::string reason;
+        for (auto it = tail.rbegin(); it != tail.rend() && reason.empty(); ++it)
+            if (!it->starts_with("processed ") && !it->starts_with("verification time"))
+                reason = *it;
+        what += ": the kernel's verifier rejected " + v->program + (reason.empty() ? "" : ": " + reason) +
+                " (" + errno_text(err) + "); " + load_advice(set);
         throw ProbeError(what, exit_failure);
     }
+    what += ": " + errno_text(err);
     if (err == EPERM || err == EACCES) {
         what += " (execmond needs root, or CAP_BPF and CAP_PERFMON)";
         throw ProbeError(what + libbpf_context(), exit_no_permission);
     }
     throw ProbeError(what + "; " + load_advice(set) + libbpf_context(), exit_failure);
+}
+
+// This process's arg_start and start time in clock ticks, from /proc/self/stat.
+std::optional<std::pair<uint64_t, uint64_t>> self_stat() {
+    std::ifstream in("/proc/self/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t paren = text.rfind(')');
+    if (paren == std::string::npos)
+        return std::nullopt;
+    std::istringstream fields(text.substr(paren + 1));
+    std::vector<std::string> f{std::istream_iterator<std::string>(fields),
+                               std::istream_iterator<std::string>()};
+    // f[0] is field 3 (state): starttime is field 22, arg_start field 48.
+    if (f.size() < 46)
+        return std::nullopt;
+    return std::pair{std::stoull(f[45]), std::stoull(f[19])};
+}
+
+// A --btf file for another kernel build relocates the probes' reads to wrong
+// offsets and every line would be garbage: read this process's own task
+// through it (check_btf_file) and compare before attaching anything.
+void check_btf_file(execmond_bpf* skel, const std::string& file, const std::string& release) {
+    static const char* const fields[] = {"",
+                                         "task_struct.tgid",
+                                         "task_struct.pid",
+                                         "task_struct.real_cred -> cred.uid",
+                                         "task_struct.mm -> mm_struct.arg_start",
+                                         "task_struct.start_boottime",
+                                         "task_struct.group_leader"};
+    auto self = self_stat();
+    long hz = sysconf(_SC_CLK_TCK);
+    if (!self || hz <= 0) {
+        log::warning("--btf " + file + ": not checked against this kernel (/proc/self/stat unreadable)");
+        return;
+    }
+    __u64 args[3] = {self->first, self->second, static_cast<__u64>(1'000'000'000 / hz)};
+    LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = args, .ctx_size_in = sizeof(args));
+    if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.check_btf_file), &run) != 0) {
+        // Test runs of raw tracepoints came with Linux 5.10.
+        log::warning("--btf " + file + ": not checked against Linux " + release + " (" + errno_text(errno) +
+                     "); it must be this kernel build's own");
+        return;
+    }
+    if (run.retval == 0)
+        return;
+    std::string field = run.retval < std::size(fields) ? fields[run.retval] : "a field";
+    throw ProbeError("--btf " + file + " does not describe this kernel (Linux " + release + "): " + field +
+                         " read through it is not this process's; give the BTF file of this very kernel "
+                         "build (e.g. btfhub's file for " +
+                         release + ")",
+                     exit_failure);
 }
 
 std::string exit_rule(ProbeSet set, bool group_dead) {
@@ -316,6 +373,8 @@ Probes Probes::load(const ProbeConfig& config) {
 
     for (const Hook& h : hooks_of(raw, plan.set))
         bpf_program__set_autoload(h.program, true);
+    if (plan.set == ProbeSet::btf_file)
+        bpf_program__set_autoload(raw->progs.check_btf_file, true);
 
     uint32_t max_processes = config.max_processes ? config.max_processes : max_live_processes();
     uint64_t wake = config.wakeup_bytes ? config.wakeup_bytes : config.ring_size / 4;
@@ -335,6 +394,8 @@ Probes Probes::load(const ProbeConfig& config) {
 
     if (int err = execmond_bpf__load(raw))
         fail_load(plan.set, kernel.release, -err);
+    if (plan.set == ProbeSet::btf_file)
+        check_btf_file(raw, plan.btf_file, kernel.release);
 
     ParentPath path = plan.set == ProbeSet::tp_btf     ? ParentPath::btf
                       : plan.set == ProbeSet::btf_file ? ParentPath::offsets

@@ -129,7 +129,22 @@ def check_case(case, mode, problems):
     expect_exit(t, exit_, mode, problems)
 
 
+def check_refused(s):
+    """wrong-btf: the daemon must refuse another kernel's BTF with one error line, exit 1."""
+    problems = []
+    failed = [f for f in s["fatal"] if f.startswith("daemon_failed")]
+    if not failed:
+        problems.append(f"the daemon did not refuse another kernel's BTF file ({s['fatal'] or 'it started'})")
+    elif "status=256" not in failed[0]:
+        problems.append(f"{failed[0]}: want exit status 1")
+    if not any("does not describe this kernel" in d for d in s["daemon"]):
+        problems.append("no error line saying the --btf file does not describe this kernel")
+    return problems
+
+
 def check_mode(mode, s, validator):
+    if mode == "wrong-btf":
+        return check_refused(s)
     problems = list(s["fatal"])
     if not s["ended"]:
         problems.append("the run did not finish (no 'KTEST end')")
@@ -174,7 +189,7 @@ def check_mode(mode, s, validator):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--label", required=True)
-    ap.add_argument("--modes", default="btf,btf-file,fork-map")
+    ap.add_argument("--modes", default="btf,btf-file,fork-map,wrong-btf")
     ap.add_argument("--summary")
     ap.add_argument("log")
     a = ap.parse_args()
@@ -191,6 +206,12 @@ def main():
             continue
         problems = check_mode(mode, s, validator)
         failed |= bool(problems)
+        if mode == "wrong-btf":
+            refusal = next((d for d in s["daemon"] if "does not describe" in d), "")
+            out.append(f"{'ok' if not problems else 'FAIL':5s} {a.label:34s} {mode:9s} refused: "
+                       f"{refusal.strip()[:110]}")
+            out.extend(f"        {p}" for p in problems)
+            continue
         st = s["kv"].get("storm", {})
         row = (f"{'ok' if not problems else 'FAIL':5s} {a.label:34s} {mode:9s} READY {s['kv'].get('ready_ms', '?'):>5s} ms"
                f"  storm {st.get('exec_lines', '?')}/{st.get('spawned', '?')} execs in {st.get('ms', '?')} ms")

@@ -7,12 +7,15 @@
  * tests/kernels/check.py to judge. Static, no libraries: the guest has only
  * busybox.
  *
- *   ktest run --daemon PATH --mode btf|btf-file|fork-map --noop PATH [--dir DIR]
- *             [--storm N] [--groups N] [--bpf-stats] [-- DAEMON-ARGS...]
+ *   ktest run --daemon PATH --mode btf|btf-file|fork-map|wrong-btf --noop PATH
+ *             [--dir DIR] [--btf FILE] [--storm N] [--groups N] [--bpf-stats]
+ *             [-- DAEMON-ARGS...]
  *
- * btf-file and fork-map hide the kernel's BTF from the daemon: a private mount
- * namespace with an empty tmpfs over /sys/kernel/btf (after copying vmlinux
- * into DIR as the --btf file for btf-file). Child roles (exec'ed by run):
+ * btf-file, fork-map and wrong-btf hide the kernel's BTF from the daemon: a
+ * private mount namespace with an empty tmpfs over /sys/kernel/btf (after
+ * copying vmlinux into DIR as the --btf file for btf-file). wrong-btf gives
+ * the daemon --btf FILE, another kernel's BTF, which it must refuse. Child
+ * roles (exec'ed by run):
  *   ktest exit CODE ARGS...     exits CODE
  *   ktest kill                  SIGKILLs itself
  *   ktest leader-first CODE     the leader pthread_exit()s, then another thread exit(CODE)s
@@ -99,6 +102,9 @@ static int child_role(int argc, char **argv)
 		pthread_t t;
 
 		exit_code_arg = atoi(argv[2]);
+		/* A thread that starts some clock ticks after the process, so
+		 * that an exit line keyed by its start matches no other line. */
+		usleep(50 * 1000);
 		pthread_create(&t, NULL, last_thread, NULL);
 		pthread_exit(NULL);
 	}
@@ -429,7 +435,7 @@ static int write_sysctl(const char *path, const char *value)
 
 int main(int argc, char **argv)
 {
-	const char *daemon = NULL, *mode = NULL, *noop = NULL, *dir = "/tmp";
+	const char *daemon = NULL, *mode = NULL, *noop = NULL, *dir = "/tmp", *other_btf = NULL;
 	int storm = 1000, groups = 200, bpf_stats = 0, extra = argc;
 	char sock[100], notify_path[100], btf_copy[200];
 	struct utsname u;
@@ -452,6 +458,8 @@ int main(int argc, char **argv)
 			dir = argv[++i];
 		else if (strcmp(argv[i], "--storm") == 0 && i + 1 < argc)
 			storm = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--btf") == 0 && i + 1 < argc)
+			other_btf = argv[++i];
 		else if (strcmp(argv[i], "--groups") == 0 && i + 1 < argc)
 			groups = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--bpf-stats") == 0)
@@ -461,9 +469,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!daemon || !mode || !noop) {
-		fprintf(stderr, "usage: ktest run --daemon PATH --mode btf|btf-file|fork-map --noop PATH [--dir DIR] "
-				"[--storm N] [--groups N] [--bpf-stats] [-- DAEMON-ARGS]\n");
+	if (!daemon || !mode || !noop || (strcmp(mode, "wrong-btf") == 0 && !other_btf)) {
+		fprintf(stderr, "usage: ktest run --daemon PATH --mode btf|btf-file|fork-map|wrong-btf --noop PATH "
+				"[--dir DIR] [--btf FILE] [--storm N] [--groups N] [--bpf-stats] [-- DAEMON-ARGS]\n");
 		return 2;
 	}
 	uname(&u);
@@ -503,6 +511,9 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "btf-file") == 0) {
 		dargv[n++] = "--btf";
 		dargv[n++] = btf_copy;
+	} else if (strcmp(mode, "wrong-btf") == 0) {
+		dargv[n++] = "--btf";
+		dargv[n++] = (char *)other_btf;
 	}
 	for (int i = extra; i < argc && n < 62; i++)
 		dargv[n++] = argv[i];

@@ -21,6 +21,14 @@ TEST_CASE("a verifier log message gives its program and its whole text", "[libbp
     CHECK(tail[1] == "processed 12 insns");
 }
 
+TEST_CASE("a verifier log is found under libbpf's own prefix too", "[libbpf_log]") {
+    auto v = parse_verifier_log("libbpf: prog 'exit_btf': -- BEGIN PROG LOAD LOG --\nR7 unbounded memory "
+                                "access\n-- END PROG LOAD LOG --\n");
+    REQUIRE(v);
+    CHECK(v->program == "exit_btf");
+    CHECK(v->text == "R7 unbounded memory access\n");
+}
+
 TEST_CASE("other libbpf messages are not verifier logs", "[libbpf_log]") {
     CHECK_FALSE(parse_verifier_log("prog 'exec_btf': BPF program load failed: Invalid argument"));
     CHECK_FALSE(parse_verifier_log("libbpf: failed to find valid kernel BTF"));
