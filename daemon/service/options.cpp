@@ -35,7 +35,7 @@ po::options_description settings_description() {
         ("btf", po::value<std::string>(), "BTF file of this kernel (e.g. btfhub's) for the probes' CO-RE reads when the kernel has none")
         ("follow", po::value<std::vector<std::string>>()->composing(), "only report this pid and its descendants (repeatable)")
         ("ancestors-depth", po::value<std::string>(), "ancestors listed on each exec line, 0-64 (default 64)")
-        ("ring-size", po::value<std::string>(), "kernel ring buffer size, a power of two >= 64K (default 8M)")
+        ("ring-size", po::value<std::string>(), "kernel ring buffer size, a power of two from 64K to 1G (default 8M)")
         ("latency-us", po::value<std::string>(), "longest a record may wait in the ring before the reader wakes (default 1000)")
         ("wakeup-bytes", po::value<std::string>(), "wake the reader once this much is queued (default: a quarter of the ring)")
         ("client-queue", po::value<std::string>(), "bytes queued per client before its oldest lines are dropped (default 4M)")
@@ -115,8 +115,10 @@ Options to_options(const po::variables_map& vm) {
         o.ancestors_depth = parse_number<unsigned>("ancestors-depth", *s, 0, max_ancestors_depth);
     if (auto s = str("ring-size")) {
         o.ring_size = parse_size_value("ring-size", *s);
-        if (o.ring_size < 4096 || o.ring_size > (1ull << 30) || (o.ring_size & (o.ring_size - 1)) != 0)
-            throw BadValue("ring-size", "'" + *s + "' must be a power of two from 4K to 1G");
+        // An exec record is up to ~12 KiB (4 KiB filename, 8 KiB argv): a smaller
+        // ring would drop most of them.
+        if (o.ring_size < 65536 || o.ring_size > (1ull << 30) || (o.ring_size & (o.ring_size - 1)) != 0)
+            throw BadValue("ring-size", "'" + *s + "' must be a power of two from 64K to 1G");
     }
     if (auto s = str("latency-us"))
         o.latency_us = parse_number<uint64_t>("latency-us", *s, 0, 10'000'000);

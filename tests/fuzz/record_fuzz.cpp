@@ -5,6 +5,7 @@
 #include "encoder.hpp"
 #include "record_decoder.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -42,7 +43,33 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || j["type"] != to_string(e.kind))
         std::abort();
-    if (e.kind == EventKind::exec && j["argv"].size() != Encoder::split_args(e.args).size())
-        std::abort();
+    if (e.kind == EventKind::exec) {
+        // argv, counted from the bytes themselves: one element per NUL, and
+        // one more for a final fragment without one.
+        const std::string_view args = e.args;
+        size_t nuls = static_cast<size_t>(std::count(args.begin(), args.end(), '\0'));
+        size_t expected = nuls + (!args.empty() && args.back() != '\0' ? 1 : 0);
+        const auto& argv = j["argv"];
+        if (!argv.is_array() || argv.size() != expected)
+            std::abort();
+        if (j["argv_truncated"] != (e.args_truncated || (!args.empty() && args.back() != '\0')))
+            std::abort();
+        // An element shown as is (not escaped, not redacted) is exactly its
+        // bytes: walk the area by the elements' own lengths.
+        std::vector<size_t> escaped;
+        if (j.contains("argv_escaped"))
+            escaped = j["argv_escaped"].get<std::vector<size_t>>();
+        size_t at = 0;
+        for (size_t i = 0; i < argv.size(); ++i) {
+            const std::string& shown = argv[i].get_ref<const std::string&>();
+            bool as_is = shown != "[REDACTED]" && std::find(escaped.begin(), escaped.end(), i) == escaped.end();
+            if (!as_is)
+                break; // its raw length is not in the line: stop checking here
+            if (args.compare(at, shown.size(), shown) != 0 ||
+                (at + shown.size() < args.size() && args[at + shown.size()] != '\0'))
+                std::abort();
+            at += shown.size() + 1;
+        }
+    }
     return 0;
 }

@@ -76,6 +76,10 @@ TEST_CASE("flag errors are one clear line and exit 2", "[options]") {
         {{"--bogus"}, "unrecognised option '--bogus'"},
         {{"--ring-size", "3M"}, "--ring-size: '3M' must be a power of two"},
         {{"--ring-size", "lots"}, "--ring-size: 'lots' is not a size"},
+        // One range everywhere (help, man page, docs): an exec record is up to
+        // ~12 KiB, so a ring below 64K would drop most of them.
+        {{"--ring-size", "32K"}, "--ring-size: '32K' must be a power of two from 64K to 1G"},
+        {{"--ring-size", "2G"}, "--ring-size: '2G' must be a power of two from 64K to 1G"},
         {{"--latency-us", "-5"}, "--latency-us: '-5' is not a number"},
         {{"--probe-mode", "fast"}, "--probe-mode: 'fast' is not one of auto, btf, classic"},
         {{"--follow", "0"}, "--follow: '0' is not a number from 1"},
@@ -101,6 +105,11 @@ TEST_CASE("help and version exit 0 with text", "[options]") {
     CHECK_FALSE(h.options);
     CHECK(h.exit_code == 0);
     CHECK(h.text.find("--socket") != std::string::npos);
+    CHECK(h.text.find("a power of two from 64K to 1G") != std::string::npos); // as the parser
+    TempConfig empty("");
+    auto smallest = parse({"--config=" + empty.path, "--ring-size", "64K"});
+    REQUIRE(smallest.options);
+    CHECK(smallest.options->ring_size == 65536);
     auto v = parse({"-V"});
     CHECK(v.text.rfind("execmond ", 0) == 0);
 }
