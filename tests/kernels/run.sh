@@ -26,7 +26,7 @@ suites=${EXECMOND_KERNEL_SUITES:-"bullseye bookworm bookworm-backports"}
 out=$build/kernels
 daemon=$build/daemon/execmond
 ktest=$build/tests/ktest
-noop=$build/tests/noop
+noop=$build/bench/noop # bench/tools/noop.c, built by bench/meson.build
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "kernels: must run as root (BPF, mounts)" >&2
