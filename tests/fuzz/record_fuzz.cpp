@@ -62,7 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         size_t at = 0;
         for (size_t i = 0; i < argv.size(); ++i) {
             const std::string& shown = argv[i].get_ref<const std::string&>();
-            bool as_is = shown != "[REDACTED]" && std::find(escaped.begin(), escaped.end(), i) == escaped.end();
+            bool as_is =
+                shown != "[REDACTED]" && std::find(escaped.begin(), escaped.end(), i) == escaped.end();
             if (!as_is)
                 break; // its raw length is not in the line: stop checking here
             if (args.compare(at, shown.size(), shown) != 0 ||

@@ -1,7 +1,7 @@
 #include "encoder.hpp"
 #include "record_builder.hpp"
-#include "schema_check.hpp"
 #include "record_decoder.hpp"
+#include "schema_check.hpp"
 
 #include <catch2/catch_test_macros.hpp>
 #include <cstdio>
