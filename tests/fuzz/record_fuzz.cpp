@@ -43,7 +43,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || j["type"] != to_string(e.kind))
         std::abort();
-    if (e.kind == EventKind::exec) {
+    if (e.kind == EventKind::exec && !e.args_known) {
+        // Fork-map records do not carry argv: it must be left out, not invented.
+        if (j.contains("argv") || j.contains("argv_truncated") || j.contains("argc"))
+            std::abort();
+    } else if (e.kind == EventKind::exec) {
         // argv, counted from the bytes themselves: one element per NUL, and
         // one more for a final fragment without one.
         const std::string_view args = e.args;
