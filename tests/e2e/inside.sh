@@ -42,7 +42,7 @@ our_progs() {
   local uid
   uid=$(id -u execmond 2>/dev/null) || return 0
   bpftool prog list -j 2>/dev/null |
-    jq -r --argjson u "$uid" '.[] | select((.name | test("^handle_(fork|exec|exit|newtask)$")) and .uid == $u) | .id' |
+    jq -r --argjson u "$uid" '.[] | select((.name | test("^(fork|exec|exit)_(btf|btf_file|fork_map)$")) and .uid == $u) | .id' |
     sort -n | tr '\n' ' '
 }
 
