@@ -383,7 +383,9 @@ Probes Probes::load(const ProbeConfig& config) {
     raw->rodata->tp = layout;
     if (int err = bpf_map__set_max_entries(raw->maps.events, static_cast<uint32_t>(config.ring_size)))
         fail("size ring buffer to " + std::to_string(config.ring_size) + " bytes", -err);
-    if (int err = bpf_map__set_max_entries(raw->maps.followed, max_processes))
+    // Without --follow the programs never look at the set: one entry, not
+    // megabytes of buckets sized from pid_max.
+    if (int err = bpf_map__set_max_entries(raw->maps.followed, config.follow ? max_processes : 1))
         fail("size follow map", -err);
     if (int err =
             bpf_map__set_max_entries(raw->maps.parents, plan.set == ProbeSet::fork_map ? max_processes : 1))
@@ -472,9 +474,9 @@ LostCounts Probes::drops() const {
     return LostCounts{sum(EXECMOND_REC_FORK), sum(EXECMOND_REC_EXEC), sum(EXECMOND_REC_EXIT)};
 }
 
-void Probes::follow(Pid pid) {
+int Probes::follow(Pid pid) {
     uint8_t one = 1;
-    bpf_map__update_elem(skel_->maps.followed, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY);
+    return bpf_map__update_elem(skel_->maps.followed, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY);
 }
 
 void Probes::seed_parent(Pid child, Pid parent) {

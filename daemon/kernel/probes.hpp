@@ -57,7 +57,9 @@ public:
     // policy, bpf/execmond_common.bpf.h); null if not mapped.
     volatile uint32_t* reader_timer_flag() const;
     LostCounts drops() const; // cumulative kernel-side reservation failures
-    void follow(Pid pid);
+    // Adds a process to the kernel's follow set; 0 or the negative errno of
+    // the map update (-E2BIG: the set is full).
+    int follow(Pid pid);
     void seed_parent(Pid child, Pid parent);   // fork-map path: only if unknown
     void update_parent(Pid child, Pid parent); // fork-map path: after a reparenting
 

@@ -1,5 +1,6 @@
 #include "daemon.hpp"
 
+#include "final_drain.hpp"
 #include "log.hpp"
 #include "protocol.hpp"
 #include "requests.hpp"
@@ -274,17 +275,14 @@ void Daemon::shutdown(const char* why) {
 }
 
 void Daemon::drain_for_shutdown() {
-    // No new records once detached; what is in the ring still goes out, for
-    // as long as the drain deadline allows, and is counted after that.
-    probes_->detach();
-    pipeline_->discard_from(std::chrono::steady_clock::now() + shutdown_drain_time);
-    reader_->drain_all();
-    // Programs that were running on another CPU while detaching may commit
-    // after that drain: count them too (a drain that is all past the deadline).
-    pipeline_->discard_from(std::chrono::steady_clock::now());
-    reader_->drain_all();
+    LostCounts lost = final_drain(*pipeline_,
+                                  {.detach = [this] { probes_->detach(); },
+                                   .drain_all =
+                                       [this] {
+                                           reader_->drain_all();
+                                       }},
+                                  shutdown_drain_time);
     report_kernel_drops();
-    const LostCounts& lost = pipeline_->counters().discarded;
     if (lost.total() == 0)
         return;
     log::warning("stopping: " + std::to_string(lost.total()) + " records still in the ring were not sent (" +

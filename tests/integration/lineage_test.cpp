@@ -593,6 +593,25 @@ TEST_CASE("--follow: only the followed process and its descendants, cleaned up o
     CHECK(entries->size() == 0);
 }
 
+TEST_CASE("the kernel's follow set has room for every process with --follow, one entry without",
+          "[lineage]") {
+    require_root();
+    auto max_entries = [](const Daemon& d) {
+        auto info = bpf_map_info(d.pid(), "followed");
+        return info ? info->value("max_entries", 0u) : 0u;
+    };
+    {
+        Daemon d(daemon_args({}));
+        CHECK(max_entries(d) == 1);
+    }
+    Daemon d(daemon_args({"--follow", std::to_string(getpid())}));
+    std::ifstream pid_max("/proc/sys/kernel/pid_max");
+    unsigned most = 0;
+    pid_max >> most;
+    CHECK(max_entries(d) > 1);
+    CHECK(max_entries(d) <= most);
+}
+
 TEST_CASE("churning 200,000 short-lived processes: the table returns to its start size", "[lineage][churn]") {
     require_root();
     const std::string tool = lineage_tool();

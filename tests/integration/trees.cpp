@@ -234,15 +234,23 @@ std::set<int> bpf_ids_of(pid_t pid, const std::string& kind) {
     return ids;
 }
 
-std::optional<json> bpf_map_dump(pid_t pid, const std::string& name) {
+std::optional<json> bpf_map_info(pid_t pid, const std::string& name) {
     for (int id : bpf_ids_of(pid, "map_id")) {
         auto info = json::parse(capture("bpftool -j map show id " + std::to_string(id) + " 2>/dev/null"),
                                 nullptr, false);
         if (info.is_object() && info.value("name", "") == name)
-            return json::parse(capture("bpftool -j map dump id " + std::to_string(id) + " 2>/dev/null"),
-                               nullptr, false);
+            return info;
     }
     return std::nullopt;
+}
+
+std::optional<json> bpf_map_dump(pid_t pid, const std::string& name) {
+    auto info = bpf_map_info(pid, name);
+    if (!info)
+        return std::nullopt;
+    return json::parse(
+        capture("bpftool -j map dump id " + std::to_string((*info)["id"].get<int>()) + " 2>/dev/null"),
+        nullptr, false);
 }
 
 size_t live_process_count() {

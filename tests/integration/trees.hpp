@@ -65,6 +65,8 @@ bool maps_library(pid_t pid, const std::string& name);
 // Ids of the BPF objects a process holds open ("map_id", "prog_id" or
 // "link_id" in /proc/PID/fdinfo): robust to other BPF users on the machine.
 std::set<int> bpf_ids_of(pid_t pid, const std::string& kind);
+// `bpftool map show` of the map called `name` that `pid` holds.
+std::optional<json> bpf_map_info(pid_t pid, const std::string& name);
 // Entries of the map called `name` that `pid` holds (bpftool map dump).
 std::optional<json> bpf_map_dump(pid_t pid, const std::string& name);
 size_t live_process_count();
