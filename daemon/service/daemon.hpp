@@ -16,6 +16,8 @@
 #include "process_table.hpp"
 #include "ring_reader.hpp"
 #include "socket_server.hpp"
+#include "state_file.hpp"
+#include "stream_log.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -42,6 +44,9 @@ private:
     void schedule_watchdog(std::chrono::microseconds interval);
     void shutdown(const char* why);
     void drain_for_shutdown();
+    void publish_gap(const LoadedState& previous);
+    void save_state(bool clean);
+    uint64_t connect_point() const;
     std::string hello() const;
     std::string stats() const;
     std::string status_text() const;
@@ -55,6 +60,12 @@ private:
     CgroupPaths cgroups_;
     Encoder encoder_;
     Fanout fanout_;
+    // The stream's numbering and replay buffer, and its name (hello.stream_id).
+    StreamLog stream_;
+    std::string boot_id_;
+    std::string stream_id_;
+    uint64_t gap_seq_ = 0;
+    StateWriter state_writer_;
     std::optional<Probes> probes_;
     std::optional<Pipeline> pipeline_;
     std::unique_ptr<SocketServer> server_;

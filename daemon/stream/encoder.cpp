@@ -21,7 +21,7 @@ const JsonKey k_type("type"), k_time("time"), k_ktime_ns("ktime_ns"), k_pid("pid
     k_core_dumped("core_dumped"), k_key("key"), k_parent_key("parent_key"), k_parent_comm("parent_comm"),
     k_fork_ppid("fork_ppid"), k_ns_pid("ns_pid"), k_pidns("pidns"), k_cgroup_id("cgroup_id"),
     k_cgroup("cgroup"), k_parent_source("parent_source"), k_ancestors("ancestors"),
-    k_start_ktime_ns("start_ktime_ns");
+    k_start_ktime_ns("start_ktime_ns"), k_seq("seq");
 
 // ProcessInfo::key() without allocating: "pid:start_ticks".
 std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
@@ -90,6 +90,10 @@ bool Encoder::redacted(std::string_view arg) const {
     return false;
 }
 
+bool Encoder::redacts(std::string_view arg) const {
+    return redacted(arg);
+}
+
 void Encoder::write_ancestor(const ProcessInfo& a) const {
     JsonWriter& w = *writer_;
     auto [it, fresh] = ancestor_cache_.try_emplace(a.pid);
@@ -124,13 +128,17 @@ void Encoder::write_ancestor(const ProcessInfo& a) const {
     c.json.assign(written);
 }
 
-std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
+std::string Encoder::encode(const Event& e, const Lineage& lineage, uint64_t seq) const {
     JsonWriter& w = *writer_;
     std::array<char, 48> key;
     w.clear();
     w.begin_object();
     w.key(k_type);
     w.string(to_string(e.kind));
+    if (seq != 0) {
+        w.key(k_seq);
+        w.value(seq);
+    }
     w.key(k_time);
     w.string(time_text(e.ktime_ns));
     w.key(k_ktime_ns);

@@ -17,6 +17,11 @@ public:
     virtual const Subscription& subscription() const = 0;
     // Never blocks: a subscriber that cannot keep up drops and counts.
     virtual void send(const Line& line) = 0;
+    // A line of the numbered stream (StreamLog), with its seq.
+    virtual void deliver(const Line& line, uint64_t /*seq*/) { send(line); }
+    // Catching up from the StreamLog: it takes the stream's lines from there,
+    // so the fan-out skips it.
+    virtual bool replaying() const { return false; }
 };
 
 class Fanout {

@@ -10,6 +10,7 @@
 #include "event.hpp"
 #include "fanout.hpp"
 #include "process_table.hpp"
+#include "stream_log.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -23,6 +24,9 @@ struct PipelineConfig {
     // Fork-map mode: the probes' parents are those at fork; take the current
     // one from the table and tell the kernel's map through this (else empty).
     std::function<void(Pid child, Pid parent)> reparent;
+    // Numbers every record's line and keeps it for replay (null: the
+    // pipeline numbers its lines itself and keeps none).
+    StreamLog* log = nullptr;
 };
 
 struct PipelineCounters {
@@ -30,8 +34,9 @@ struct PipelineCounters {
     uint64_t exec = 0;
     uint64_t exit = 0;
     uint64_t decode_errors = 0;
-    uint64_t lines = 0;   // event lines encoded (each once, whatever the clients)
-    LostCounts discarded; // records counted, not encoded, past discard_from()'s deadline
+    uint64_t lines = 0;    // event lines encoded (each once, whatever the clients)
+    uint64_t last_seq = 0; // the seq of the last record turned into the stream
+    LostCounts discarded;  // records counted, not encoded, past discard_from()'s deadline
 };
 
 class Pipeline {
@@ -54,14 +59,18 @@ public:
 
 private:
     const ProcessInfo& update_table(Event& e);
-    void fan_out(const Event& e, const ProcessInfo& self);
+    void fan_out(const Event& e, const ProcessInfo& self, uint64_t seq);
+    void record_chain(Pid ppid, bool& cut);
 
     PipelineConfig config_;
     ProcessTable& table_;
     CgroupPaths& cgroups_;
     Encoder& encoder_;
     const Fanout& fanout_;
+    StreamLog own_log_;
+    StreamLog& log_;
     std::vector<const ProcessInfo*> ancestors_; // reused by every exec
+    std::vector<Pid> chain_;                    // reused by every kept line
     uint64_t monotonic_to_boottime_ns_ = 0;
     std::chrono::steady_clock::time_point discard_deadline_{};
     bool discard_armed_ = false;

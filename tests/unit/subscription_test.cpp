@@ -83,3 +83,21 @@ TEST_CASE("a NUL byte anywhere makes a request invalid", "[subscription]") {
     CHECK(error_of("{\"type\":\"subscribe\"}\0{\"junk"sv) == "request contains a NUL byte");
     CHECK(error_of("\0"sv) == "request contains a NUL byte");
 }
+
+TEST_CASE("subscribe with since names the stream it counts", "[subscription]") {
+    auto r = parse_request(R"({"type":"subscribe","events":"exec","since":42,"stream_id":"b:1"})");
+    REQUIRE(std::holds_alternative<SubscribeRequest>(r));
+    const auto& s = std::get<SubscribeRequest>(r);
+    CHECK(s.since == 42u);
+    CHECK(s.stream_id == "b:1");
+    CHECK_FALSE(s.subscription.fork);
+    CHECK_FALSE(std::get<SubscribeRequest>(parse_request(R"({"type":"subscribe"})")).since);
+    CHECK(error_of(R"({"type":"subscribe","since":42})") ==
+          "since and stream_id go together (see hello.stream_id)");
+    CHECK(error_of(R"({"type":"subscribe","stream_id":"b:1"})") ==
+          "since and stream_id go together (see hello.stream_id)");
+    CHECK(error_of(R"({"type":"subscribe","since":-1,"stream_id":"b:1"})") ==
+          "since must be a seq: a number from 0 to 18446744073709551615");
+    CHECK(error_of(R"({"type":"subscribe","since":1,"stream_id":7})") ==
+          "stream_id must be a string (hello.stream_id)");
+}
