@@ -99,9 +99,11 @@ void Client::refill() {
             post_write();
             return;
         }
-        const StreamEntry& e = *log.find(replay_next_);
-        if (log.wanted(e, subscription_, *replay_table_))
-            enqueue(e.line, replay_next_);
+        const StreamEntry* e = log.find(replay_next_);
+        if (e == nullptr) // numbered but not kept: say so rather than skip it silently
+            enqueue(share(replay_expired_line(BootClock(), replay_next_, replay_next_)), 0);
+        else if (log.wanted(*e, subscription_, *replay_table_))
+            enqueue(e->line, replay_next_);
         ++replay_next_;
     }
 }

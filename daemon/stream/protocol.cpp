@@ -1,6 +1,5 @@
 #include "protocol.hpp"
 
-#include "encoder.hpp"
 #include "text.hpp"
 
 #include <algorithm>
@@ -92,6 +91,17 @@ std::string key_of(Pid pid, uint64_t start_ticks) {
     return std::to_string(pid) + ":" + std::to_string(start_ticks);
 }
 
+// /proc/PID/cmdline's NUL-separated arguments (a cut last one has no NUL).
+std::vector<std::string_view> split_args(std::string_view args) {
+    std::vector<std::string_view> argv;
+    while (!args.empty()) {
+        auto nul = args.find('\0');
+        argv.push_back(args.substr(0, nul));
+        args.remove_prefix(nul == std::string_view::npos ? args.size() : nul + 1);
+    }
+    return argv;
+}
+
 // A kernel or /proc string as JSON text; true if it had to be escaped.
 bool text(json& j, const char* member, std::string_view bytes) {
     std::string out;
@@ -116,7 +126,7 @@ json gap_process(const BootClock& clock, const GapProcess& p,
     json argv = json::array(), escaped = json::array();
     bool redacted = false;
     uint32_t i = 0;
-    for (std::string_view arg : Encoder::split_args(p.args)) {
+    for (std::string_view arg : split_args(p.args)) {
         std::string out;
         if (redact && redact(arg)) {
             out = "[REDACTED]";
