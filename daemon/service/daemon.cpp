@@ -113,7 +113,7 @@ void Daemon::start() {
     probes_->attach();
     seed(*probes_, table_, options_.follow);
     publish_gap(previous);
-    save_state(false);
+    save_state(SaveMode::now); // on disk before READY=1: a crash from here on leaves this run's id
     pipeline_->set_monotonic_to_boottime(BootClock::monotonic_to_boottime_ns());
     reader_ = std::make_unique<RingReader>(
         io_, probes_->ring_fd(), probes_->reader_timer_flag(), std::chrono::microseconds(options_.latency_us),
@@ -181,7 +181,7 @@ void Daemon::publish_gap(const LoadedState& previous) {
                   std::to_string(g.exited.size()) + " known ones exited");
 }
 
-void Daemon::save_state(bool clean) {
+void Daemon::save_state(SaveMode mode) {
     if (options_.state_dir.empty())
         return;
     SavedState s;
@@ -190,12 +190,19 @@ void Daemon::save_state(bool clean) {
     s.last_seq = stream_.last_seq();
     s.written_boottime_ns = BootClock::now_boottime_ns();
     s.written_realtime_ns = clock_.realtime_ns(s.written_boottime_ns);
-    s.clean = clean;
+    s.clean = mode == SaveMode::final;
     s.processes = live_keys(table_);
-    if (clean)
-        state_writer_.write_now(serialize_state(s));
-    else
+    switch (mode) {
+    case SaveMode::background:
         state_writer_.write_async(serialize_state(s));
+        break;
+    case SaveMode::now:
+        state_writer_.write_sync(serialize_state(s));
+        break;
+    case SaveMode::final:
+        state_writer_.write_now(serialize_state(s));
+        break;
+    }
 }
 
 // Where a new client's stream starts: at the end of the stream, except that
@@ -290,7 +297,7 @@ void Daemon::tick() {
     if (ticks_ % 5 == 0)
         notifier_.status(status_text());
     if (ticks_ % state_every_ticks == 0)
-        save_state(false);
+        save_state(SaveMode::background);
 }
 
 void Daemon::schedule_watchdog(std::chrono::microseconds interval) {
@@ -311,7 +318,7 @@ void Daemon::shutdown(const char* why) {
     server_->stop_accepting();
     drain_for_shutdown();
     reader_->stop();
-    save_state(true); // after the stream's last line
+    save_state(SaveMode::final); // after the stream's last line
     tick_timer_.cancel();
     watchdog_timer_.cancel();
     // Done when the last client has read everything queued for it; a client

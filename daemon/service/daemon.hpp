@@ -45,7 +45,8 @@ private:
     void shutdown(const char* why);
     void drain_for_shutdown();
     void publish_gap(const LoadedState& previous);
-    void save_state(bool clean);
+    enum class SaveMode { background, now, final };
+    void save_state(SaveMode mode);
     uint64_t connect_point() const;
     std::string hello() const;
     std::string stats() const;

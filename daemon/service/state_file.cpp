@@ -207,6 +207,11 @@ void StateWriter::write_async(std::string content) {
     wake_.notify_one();
 }
 
+void StateWriter::write_sync(std::string_view content) {
+    if (!dir_.empty())
+        write(content);
+}
+
 void StateWriter::write_now(std::string_view content) {
     if (dir_.empty())
         return;
@@ -243,6 +248,7 @@ void StateWriter::run() {
 }
 
 void StateWriter::write(std::string_view content) {
+    std::lock_guard one(write_mutex_);
     std::string problem = write_state_file(dir_, content);
     std::lock_guard lock(mutex_);
     if (problem.empty()) {

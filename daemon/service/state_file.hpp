@@ -63,6 +63,9 @@ public:
 
     // Queues a write; a newer one replaces a write not yet started.
     void write_async(std::string content);
+    // Writes `content` on this thread, before any queued write (at start,
+    // so that the first file is there before READY=1).
+    void write_sync(std::string_view content);
     // Waits for the writer, then writes `content` on this thread (at stop).
     void write_now(std::string_view content);
     // Writes that failed, for the log (each distinct failure is logged once).
@@ -73,6 +76,7 @@ private:
     void write(std::string_view content);
 
     std::string dir_;
+    std::mutex write_mutex_; // one write at a time, whichever thread
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::optional<std::string> pending_;
