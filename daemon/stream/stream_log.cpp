@@ -37,10 +37,15 @@ void StreamLog::keep(uint64_t seq, const Line& line, const MatchFacts& facts) {
     e.data = std::make_unique_for_overwrite<Pid[]>(chain + (text + sizeof(Pid) - 1) / sizeof(Pid));
     if (chain != 0)
         std::memcpy(e.data.get(), facts.chain->data(), chain * sizeof(Pid));
+    // An empty view may have no data at all (an unknown cgroup): memcpy must not see it.
     char* at = reinterpret_cast<char*>(e.data.get() + chain);
-    std::memcpy(at, facts.comm.data(), e.comm_len);
-    std::memcpy(at + e.comm_len, facts.filename.data(), e.filename_len);
-    std::memcpy(at + e.comm_len + e.filename_len, facts.cgroup_path.data(), e.cgroup_len);
+    for (auto [from, n] :
+         {std::pair{facts.comm.data(), e.comm_len}, std::pair{facts.filename.data(), e.filename_len},
+          std::pair{facts.cgroup_path.data(), e.cgroup_len}}) {
+        if (n != 0)
+            std::memcpy(at, from, n);
+        at += n;
+    }
     uint64_t cost = cost_of(e);
     store(seq, std::move(e), cost);
 }
