@@ -61,7 +61,7 @@ asan() {
   ninja -C $dir daemon/execmond tests/unit_tests client/tests/client_unit_tests || return 1
   meson test -C $dir --no-rebuild --print-errorlogs unit client-unit || return 1
   local area rc=0 t0
-  for area in pipeline lineage protocol loss; do
+  for area in pipeline lineage protocol loss resume; do
     t0=$SECONDS
     if EXECMOND_BIN=$PWD/$dir/daemon/execmond \
       EXECMOND_STREAM_VALIDATOR=$PWD/tests/validate_stream.py \

@@ -18,6 +18,8 @@
 #include "requests.hpp"
 #include "ring_reader.hpp"
 #include "socket_server.hpp"
+#include "state_file.hpp"
+#include "stream_log.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -45,6 +47,10 @@ private:
     void schedule_watchdog(std::chrono::microseconds interval);
     void shutdown(const char* why);
     void drain_for_shutdown();
+    void publish_gap(const LoadedState& previous);
+    enum class SaveMode { background, now, final };
+    void save_state(SaveMode mode);
+    uint64_t connect_point() const;
     std::string hello() const;
     std::string stats() const;
     std::string status_text() const;
@@ -58,6 +64,12 @@ private:
     CgroupPaths cgroups_;
     Encoder encoder_;
     Fanout fanout_;
+    // The stream's numbering and replay buffer, and its name (hello.stream_id).
+    StreamLog stream_;
+    std::string boot_id_;
+    std::string stream_id_;
+    uint64_t gap_seq_ = 0;
+    StateWriter state_writer_;
     std::optional<Probes> probes_;
     std::optional<Pipeline> pipeline_;
     RequestContext requests_;

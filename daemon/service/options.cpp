@@ -40,6 +40,8 @@ po::options_description settings_description() {
         ("wakeup-bytes", po::value<std::string>(), "wake the reader once this much is queued (default: a quarter of the ring)")
         ("client-queue", po::value<std::string>(), "bytes queued per client before its oldest lines are dropped (default 4M)")
         ("client-timeout", po::value<std::string>(), "seconds a client may stay stuck before it is disconnected (default 30)")
+        ("replay-buffer", po::value<std::string>(), "bytes of recent lines kept for clients resuming with since; 0: none (default 64M)")
+        ("state-dir", po::value<std::string>(), "where the state file is kept across restarts; empty: none (default /var/lib/execmond)")
         ("log-target", po::value<std::string>(), "auto, journal or stderr (default auto)")
         ("log-level", po::value<std::string>(), "err, warning, notice, info or debug (default info)");
     // clang-format on
@@ -131,6 +133,16 @@ Options to_options(const po::variables_map& vm) {
     }
     if (auto s = str("client-timeout"))
         o.client_timeout_s = parse_number<unsigned>("client-timeout", *s, 1, 86400);
+    if (auto s = str("replay-buffer")) {
+        o.replay_buffer_bytes = parse_size_value("replay-buffer", *s);
+        if (o.replay_buffer_bytes > (64ull << 30))
+            throw BadValue("replay-buffer", "'" + *s + "' is above the maximum of 64G");
+    }
+    if (auto s = str("state-dir")) {
+        if (!s->empty() && s->front() != '/')
+            throw BadValue("state-dir", "'" + *s + "' is not an absolute path");
+        o.state_dir = *s;
+    }
     if (auto s = str("log-target")) {
         if (*s == "auto")
             o.log_target = log::Target::automatic;

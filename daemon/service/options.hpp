@@ -31,6 +31,8 @@ struct Options {
     uint64_t wakeup_bytes = 0; // 0: a quarter of the ring
     uint64_t client_queue_bytes = 4u << 20;
     unsigned client_timeout_s = 30;
+    uint64_t replay_buffer_bytes = 64u << 20;    // 0: keep no lines for replay
+    std::string state_dir = "/var/lib/execmond"; // empty: no state file
     log::Target log_target = log::Target::automatic;
     log::Priority log_level = log::Priority::info;
 };

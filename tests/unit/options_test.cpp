@@ -155,3 +155,27 @@ TEST_CASE("sizes", "[options]") {
     CHECK_FALSE(parse_size("1T"));
     CHECK_FALSE(parse_size("99999999999999999999G"));
 }
+
+TEST_CASE("the replay buffer and the state directory, from flags and the config file", "[options]") {
+    TempConfig defaults("");
+    auto d = parse({"--config=" + defaults.path});
+    REQUIRE(d.options);
+    CHECK(d.options->replay_buffer_bytes == 64u << 20);
+    CHECK(d.options->state_dir == "/var/lib/execmond");
+    TempConfig conf("replay-buffer = 1M\nstate-dir = /tmp/em-state\n");
+    auto r = parse({"--config=" + conf.path});
+    REQUIRE(r.options);
+    CHECK(r.options->replay_buffer_bytes == 1u << 20);
+    CHECK(r.options->state_dir == "/tmp/em-state");
+    auto off = parse({"--config=" + conf.path, "--replay-buffer", "0", "--state-dir", ""});
+    REQUIRE(off.options);
+    CHECK(off.options->replay_buffer_bytes == 0);
+    CHECK(off.options->state_dir.empty());
+    TempConfig none("state-dir =\n");
+    auto empty = parse({"--config=" + none.path});
+    REQUIRE(empty.options);
+    CHECK(empty.options->state_dir.empty());
+    auto relative = parse({"--config=" + defaults.path, "--state-dir", "state"});
+    CHECK_FALSE(relative.options);
+    CHECK(relative.text == "execmond: --state-dir: 'state' is not an absolute path");
+}
