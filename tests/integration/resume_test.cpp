@@ -29,22 +29,6 @@ void require_root() {
         SKIP("needs root to load BPF programs");
 }
 
-std::string env_or(const char* name, const char* fallback) {
-    const char* v = std::getenv(name);
-    return v ? v : fallback;
-}
-
-// `count` execs of the static no-op with argv[1] "<token>-<n>", from two
-// spawners (tests/integration/storm.c). Returns the seconds taken, or -1.
-double run_storm(const std::string& token, int count) {
-    auto out = capture(env_or("EXECMOND_STORM", "build/tests/storm") + " " +
-                       env_or("EXECMOND_NOOP", "build/tests/noop") + " " + token + " " +
-                       std::to_string(count) + " 2 && echo ok");
-    if (out.find("ok") == std::string::npos)
-        return -1;
-    return std::stod(out);
-}
-
 // The seq of a line of the stream, or 0 for lines that are not (hello,
 // answers, a client's own lost lines). It is the second member when present.
 uint64_t seq_of(const std::string& line) {
