@@ -62,6 +62,15 @@ std::string client_slow_line(const BootClock& clock, uint64_t count) {
     return to_line(j);
 }
 
+std::string lines_lost_line(const BootClock& clock, uint64_t count, std::string_view reason) {
+    json j;
+    j["type"] = "lost";
+    j["time"] = clock.rfc3339(BootClock::now_boottime_ns());
+    j["count"] = count;
+    j["reason"] = reason;
+    return to_line(j);
+}
+
 std::string stats_line(const BootClock& clock, const StatsFacts& f) {
     json j;
     j["type"] = "stats";
@@ -87,6 +96,12 @@ std::string stats_line(const BootClock& clock, const StatsFacts& f) {
     j["wakeups"] = f.wakeups;
     j["timer_drains"] = f.timer_drains;
     j["decode_errors"] = f.decode_errors;
+    if (f.file)
+        j["file"] = {{"path", f.file->path},
+                     {"written", f.file->written},
+                     {"lost", {{"file_slow", f.file->lost_slow}, {"file_error", f.file->lost_error}}},
+                     {"queued_bytes", f.file->queued_bytes},
+                     {"rotations", f.file->rotations}};
     return to_line(j);
 }
 

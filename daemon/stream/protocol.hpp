@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,10 @@ std::string hello_line(const HelloFacts& facts);
 std::string records_lost_line(const BootClock& clock, const LostCounts& counts, std::string_view reason);
 // $defs/lost, reason client_slow: lines one client's queue dropped.
 std::string client_slow_line(const BootClock& clock, uint64_t count);
+// $defs/lost without by_type: `count` lines of any type a sink dropped, for
+// `reason` (file_slow: the output file's queue was full; file_error: writing
+// the output file failed, e.g. the disk was full).
+std::string lines_lost_line(const BootClock& clock, uint64_t count, std::string_view reason);
 
 // $defs/stats.
 struct ClientStats {
@@ -47,6 +52,15 @@ struct ClientStats {
     uint64_t sent = 0;
     uint64_t lost = 0;
     uint64_t queued_bytes = 0;
+};
+// The output file (--output-file), when there is one.
+struct FileStats {
+    std::string path;
+    uint64_t written = 0;    // lines written
+    uint64_t lost_slow = 0;  // lines dropped because the queue was full
+    uint64_t lost_error = 0; // lines dropped because a write failed
+    uint64_t queued_bytes = 0;
+    uint64_t rotations = 0;
 };
 struct StatsFacts {
     uint64_t now_boottime_ns = 0;
@@ -59,6 +73,7 @@ struct StatsFacts {
     uint64_t ring_size = 0, ring_queued = 0;
     uint64_t wakeups = 0, timer_drains = 0;
     uint64_t decode_errors = 0;
+    std::optional<FileStats> file;
 };
 std::string stats_line(const BootClock& clock, const StatsFacts& facts);
 
