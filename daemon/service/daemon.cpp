@@ -1,5 +1,6 @@
 #include "daemon.hpp"
 
+#include "exposition.hpp"
 #include "log.hpp"
 #include "protocol.hpp"
 #include "requests.hpp"
@@ -50,12 +51,31 @@ SocketConfig socket_config(const Options& o) {
     return c;
 }
 
+FileSinkConfig file_sink_config(const Options& o) {
+    FileSinkConfig c;
+    c.path = o.output_file;
+    c.mode = o.output_mode;
+    c.group = o.output_group;
+    c.max_size = o.output_max_size;
+    c.keep = o.output_keep;
+    c.compress = o.output_compress;
+    c.queue_bytes = o.output_queue_bytes;
+    c.subscription = o.output_filter;
+    return c;
+}
+
+double wall_clock_s() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 } // namespace
 
 Daemon::Daemon(Options options)
     : options_(std::move(options)), io_(1), encoder_(clock_, options_.redact),
       signals_(io_, SIGTERM, SIGINT, SIGHUP), tick_timer_(io_), watchdog_timer_(io_), shutdown_deadline_(io_),
-      started_(std::chrono::steady_clock::now()) {}
+      started_(std::chrono::steady_clock::now()), started_wall_s_(wall_clock_s()) {}
 
 int Daemon::run() {
     std::signal(SIGPIPE, SIG_IGN);
@@ -69,6 +89,11 @@ int Daemon::run() {
     notifier_.ready(status_text());
     io_.run();
 
+    if (file_sink_) {
+        fanout_.remove(*file_sink_);
+        file_sink_.reset(); // writes what is still queued, then syncs and closes
+    }
+    metrics_.reset();
     reader_.reset();
     probes_.reset(); // detaches and destroys every program, link and map
     server_.reset(); // removes the socket file
@@ -86,9 +111,18 @@ void Daemon::start() {
             probes_->update_parent(child, parent);
         };
     pipeline_.emplace(std::move(pc), table_, cgroups_, encoder_, fanout_);
+    if (!options_.output_file.empty()) {
+        file_sink_ = std::make_unique<FileSink>(io_, file_sink_config(options_), share(hello()));
+        fanout_.add(*file_sink_);
+    }
     server_ = std::make_unique<SocketServer>(
         io_, socket_config(options_), fanout_, [this] { return share(hello()); },
         [this](Client& c, std::string_view line) { answer_request(c, line, [this] { return stats(); }); });
+    if (!options_.metrics_address.empty())
+        metrics_ = std::make_unique<MetricsServer>(
+            io_,
+            asio::ip::tcp::endpoint(asio::ip::make_address(options_.metrics_address), options_.metrics_port),
+            [this] { return metrics_text(); });
     follow_roots(*probes_, options_.follow);
     probes_->attach();
     seed(*probes_, table_, options_.follow);
@@ -100,6 +134,8 @@ void Daemon::start() {
 
     wait_signal();
     server_->start();
+    if (metrics_)
+        metrics_->start();
     reader_->start();
     schedule_tick();
     if (auto interval = notifier_.watchdog_interval())
@@ -112,6 +148,8 @@ void Daemon::wait_signal() {
             return;
         if (sig == SIGHUP) {
             log::info(status_text());
+            if (file_sink_)
+                file_sink_->reopen(); // for logrotate: a renamed file is closed, PATH opened again
             wait_signal();
             return;
         }
@@ -154,7 +192,7 @@ std::string Daemon::hello() const {
     return hello_line(h);
 }
 
-std::string Daemon::stats() const {
+StatsFacts Daemon::stats_facts() const {
     const PipelineCounters& n = pipeline_->counters();
     StatsFacts f;
     f.now_boottime_ns = BootClock::now_boottime_ns();
@@ -175,7 +213,26 @@ std::string Daemon::stats() const {
     f.wakeups = reader_->wakeups();
     f.timer_drains = reader_->timer_drains();
     f.decode_errors = n.decode_errors;
-    return stats_line(clock_, f);
+    if (file_sink_) {
+        FileSinkCounters c = file_sink_->counters();
+        f.file =
+            FileStats{file_sink_->path(), c.written, c.lost_slow, c.lost_error, c.queued_bytes, c.rotations};
+    }
+    return f;
+}
+
+std::string Daemon::stats() const {
+    return stats_line(clock_, stats_facts());
+}
+
+std::string Daemon::metrics_text() const {
+    MetricsFacts m;
+    m.stats = stats_facts();
+    m.version = EXECMOND_VERSION;
+    m.probe_mode = probes_->mode_name();
+    m.parent_path = to_string(probes_->parent_path());
+    m.start_time_s = started_wall_s_;
+    return prometheus_text(m);
 }
 
 std::string Daemon::status_text() const {
@@ -215,6 +272,14 @@ void Daemon::tick() {
             c.send(share(stats()));
         }
     });
+    if (file_sink_) {
+        file_sink_->tick(now);
+        unsigned every = file_sink_->subscription().stats_interval_s;
+        if (every != 0 && now >= file_sink_->next_stats) {
+            file_sink_->next_stats = now + std::chrono::seconds(every);
+            file_sink_->send(share(stats()));
+        }
+    }
     if (ticks_ % 5 == 0)
         notifier_.status(status_text());
 }
@@ -235,6 +300,8 @@ void Daemon::shutdown(const char* why) {
     log::info(std::string(why) + ": stopping");
     notifier_.stopping();
     server_->stop_accepting();
+    if (metrics_)
+        metrics_->stop();
     drain_for_shutdown();
     reader_->stop();
     tick_timer_.cancel();

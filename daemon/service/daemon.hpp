@@ -1,5 +1,6 @@
 // The daemon's life cycle on one Asio loop: start the stages in order
-// (probes -> ring reader -> process table -> pipeline -> socket server),
+// (probes -> ring reader -> process table -> pipeline -> output file, socket
+// server, metrics endpoint),
 // housekeeping and watchdog timers, and a bounded shutdown that ends when the
 // last client has been flushed or a deadline passes. The per-record work is
 // the Pipeline's (stream/pipeline.hpp); every line's text is the protocol's.
@@ -9,6 +10,8 @@
 #include "cgroup_paths.hpp"
 #include "encoder.hpp"
 #include "fanout.hpp"
+#include "file_sink.hpp"
+#include "metrics_server.hpp"
 #include "notifier.hpp"
 #include "options.hpp"
 #include "pipeline.hpp"
@@ -43,7 +46,9 @@ private:
     void shutdown(const char* why);
     void drain_for_shutdown();
     std::string hello() const;
+    StatsFacts stats_facts() const;
     std::string stats() const;
+    std::string metrics_text() const;
     std::string status_text() const;
 
     Options options_;
@@ -57,7 +62,9 @@ private:
     Fanout fanout_;
     std::optional<Probes> probes_;
     std::optional<Pipeline> pipeline_;
+    std::unique_ptr<FileSink> file_sink_;
     std::unique_ptr<SocketServer> server_;
+    std::unique_ptr<MetricsServer> metrics_;
     std::unique_ptr<RingReader> reader_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer tick_timer_;
@@ -66,6 +73,7 @@ private:
     LostCounts kernel_lost_reported_;
     std::chrono::steady_clock::time_point last_drop_check_{};
     std::chrono::steady_clock::time_point started_;
+    double started_wall_s_ = 0;
     unsigned ticks_ = 0;
     size_t evicted_since_trim_ = 0; // table entries evicted since the last malloc_trim
     bool stopping_ = false;
