@@ -262,14 +262,33 @@ void FileSink::flush_chunk() {
     counts_.clear();
     chunk_bytes_ = 0;
     chunk_lines_ = 0;
-    if (r.error != 0) {
-        if (!failing_)
-            log::warning("output file " + config_.path + ": write failed: " + std::strerror(r.error) +
-                             "; lines are counted as lost (file_error) until a write succeeds again",
-                         {{"EXECMOND_OUTPUT_FILE", config_.path}});
-        failing_ = true;
-    } else if (failing_) {
-        failing_ = false;
+    if (r.error != 0)
+        write_failed("write failed: " + std::string(std::strerror(r.error)) +
+                     "; lines are counted as lost (file_error) until a write succeeds again");
+    else
+        write_succeeded();
+}
+
+void FileSink::write_failed(const std::string& what) {
+    // One warning per episode, and at most one a minute: a nearly full disk
+    // lets a small write through now and then, which must not make a warning
+    // of every write.
+    auto now = std::chrono::steady_clock::now();
+    if (!failing_ && (!warned_ || now - warned_at_ >= 60s)) {
+        log::warning("output file " + config_.path + ": " + what, {{"EXECMOND_OUTPUT_FILE", config_.path}});
+        warned_ = true;
+        warned_at_ = now;
+        notice_due_ = true;
+    }
+    failing_ = true;
+}
+
+void FileSink::write_succeeded() {
+    if (!failing_)
+        return;
+    failing_ = false;
+    if (notice_due_) {
+        notice_due_ = false;
         log::notice("output file " + config_.path + ": writing again; " +
                     std::to_string(lost_error_total_.load()) + " lines lost to write errors since start");
     }
@@ -317,10 +336,9 @@ void FileSink::open_file() {
         log::warning("output file " + config_.path + ": fdatasync before reopening: " + std::strerror(err));
     auto opened = file_.open(config_.path, config_.mode, group_);
     if (!opened.error.empty()) {
-        if (!failing_)
-            log::warning(opened.error + "; lines are counted as lost (file_error) until it can be opened",
-                         {{"EXECMOND_OUTPUT_FILE", config_.path}});
-        failing_ = true;
+        // opened.error names the path itself.
+        write_failed(opened.error.substr(opened.error.find(": ") + 2) +
+                     "; lines are counted as lost (file_error) until it can be opened");
         next_open_try_ = std::chrono::steady_clock::now() + 1s;
         return;
     }

@@ -93,6 +93,8 @@ private:
     bool ensure_open();
     void open_file();
     void lose(uint64_t lines);
+    void write_failed(const std::string& what);
+    void write_succeeded();
 
     FileSinkConfig config_;
     boost::asio::io_context& io_;
@@ -126,6 +128,9 @@ private:
     uint64_t unreported_slow_ = 0; // counted, not yet in a lost line in the file
     uint64_t unreported_error_ = 0;
     bool failing_ = false; // a write failed and none succeeded since
+    bool warned_ = false;
+    bool notice_due_ = false; // a warning was logged; say when writing works again
+    std::chrono::steady_clock::time_point warned_at_{};
     bool rotation_failing_ = false;
     std::chrono::steady_clock::time_point next_rotation_try_{};
     std::chrono::steady_clock::time_point next_open_try_{};
