@@ -139,6 +139,7 @@ void FileSink::wait_idle() {
 
 void FileSink::run_writer() {
     std::deque<Line> batch;
+    write_batch(batch); // the hello, now: a reader knows the stream started before its first event
     for (;;) {
         bool reopen = false;
         bool stop = false;

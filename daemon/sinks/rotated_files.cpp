@@ -123,12 +123,10 @@ void RotatedFiles::run() {
         wake_.wait(lock, [&] { return !jobs_.empty() || stopping_; });
         if (stopping_)
             break;
-        std::string path = std::move(jobs_.front());
-        jobs_.pop_front();
+        jobs_.clear(); // one pass handles every rotation so far
         busy_ = true;
         lock.unlock();
-        if (config_.compress && config_.keep > 0)
-            compress(path);
+        compress_older();
         prune();
         lock.lock();
     }
@@ -140,7 +138,6 @@ void RotatedFiles::tidy() {
     fs::path live(config_.live_path);
     std::string live_name = live.filename().string();
     fs::path dir = live.has_parent_path() ? live.parent_path() : fs::path(".");
-    std::vector<std::string> uncompressed;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
         std::string name = entry.path().filename().string();
@@ -149,23 +146,40 @@ void RotatedFiles::tidy() {
             fs::remove(entry.path(), ec); // a compression an earlier run did not finish
             continue;
         }
-        if (!is_rotated_name(live_name, name) || name.ends_with(gz))
-            continue;
-        if (exists(entry.path().string() + std::string(gz)))
+        if (is_rotated_name(live_name, name) && !name.ends_with(gz) &&
+            exists(entry.path().string() + std::string(gz)))
             fs::remove(entry.path(), ec); // compressed, but not yet removed when that run stopped
-        else
-            uncompressed.push_back(entry.path().string());
     }
-    std::sort(uncompressed.begin(), uncompressed.end());
-    if (config_.compress && config_.keep > 0)
-        for (const auto& path : uncompressed) {
-            if (stopping_)
-                break;
-            compress(path);
-        }
+    compress_older();
     prune();
     std::lock_guard lock(mutex_);
     busy_ = false;
+}
+
+void RotatedFiles::compress_older() {
+    if (!config_.compress || config_.keep == 0)
+        return;
+    fs::path live(config_.live_path);
+    std::string live_name = live.filename().string();
+    fs::path dir = live.has_parent_path() ? live.parent_path() : fs::path(".");
+    std::vector<std::string> uncompressed;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        std::string name = entry.path().filename().string();
+        if (is_rotated_name(live_name, name) && !name.ends_with(gz))
+            uncompressed.push_back(entry.path().string());
+    }
+    std::sort(uncompressed.begin(), uncompressed.end());
+    // The newest rotated file stays as it is until the next rotation (what
+    // logrotate calls delaycompress): a shipper that was behind when the file
+    // was renamed is still reading it, and removing it would lose its tail.
+    if (!uncompressed.empty())
+        uncompressed.pop_back();
+    for (const auto& path : uncompressed) {
+        if (stopping_)
+            break;
+        compress(path);
+    }
 }
 
 void RotatedFiles::compress(const std::string& path) {

@@ -1,5 +1,6 @@
 // The output file's rotated generations: PATH.<UTC time>Z, compressed to
-// PATH.<UTC time>Z.gz if asked, pruned to the newest `keep`. Compressing and
+// PATH.<UTC time>Z.gz if asked (all but the newest, which a shipper may still
+// be reading), pruned to the newest `keep`. Compressing and
 // deleting happen on a thread of their own, so compressing a large file never
 // delays the writer. The names never change once given (a shipper that tracks
 // files by name does not see a rotated file move again), and sort by age.
@@ -38,7 +39,8 @@ public:
 
     // The name to rename the live file to now: PATH.YYYYMMDDTHHMMSS.uuuuuuZ.
     std::string next_name() const;
-    // The live file was renamed to `path`: compress it (if asked), then prune.
+    // The live file was renamed to `path`: compress the rotated files before
+    // it (if asked), then prune.
     void rotated(std::string path);
     // Blocks until the worker has nothing left to do (tests).
     void wait_idle();
@@ -49,6 +51,7 @@ public:
 private:
     void run();
     void tidy();
+    void compress_older();
     void compress(const std::string& path);
     void prune();
 

@@ -120,8 +120,8 @@ TEST_CASE("output file: rotated by size, every file starts with hello, gzip keep
     int next = 0;
     for (size_t f = 0; f < files.size(); ++f) {
         INFO(files[f]);
-        if (f + 1 < files.size())
-            CHECK(files[f].extension() == ".gz"); // every rotated one compressed, none left behind
+        // Every rotated one compressed but the newest (a shipper may still read it).
+        CHECK((files[f].extension() == ".gz") == (f + 2 < files.size()));
         std::string text = read_file(files[f]);
         CHECK(text.size() <= c.max_size);
         auto lines = lines_of(text);
