@@ -6,9 +6,11 @@
 #      the integration tests (release binary) driving the sanitized daemon
 #   4. the libFuzzer targets, each for a bounded time
 #   5. the Debian package against a real systemd in nspawn (tests/e2e/run.sh)
+#   6. the fleet pipeline: execmond's file through rsyslog RELP into PostgreSQL
+#      15, with the central side stopped mid-storm (tests/fleet/pipeline.sh)
 # Every step runs even if an earlier one failed; the summary names the failures and
 # the exit status is non-zero if any step failed. Logs: build*/meson-logs/testlog.txt.
-#   TEST_STEPS="unit asan" scripts/test.sh   # a subset (deps build test asan fuzz e2e)
+#   TEST_STEPS="unit asan" scripts/test.sh   # a subset (deps build test asan fuzz e2e fleet)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,7 +19,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-steps=${TEST_STEPS:-"deps build test asan fuzz e2e"}
+steps=${TEST_STEPS:-"deps build test asan fuzz e2e fleet"}
 declare -a summary=()
 failed=0
 
@@ -36,7 +38,7 @@ step() { # name command...
 }
 
 deps() {
-  scripts/install-deps.sh && scripts/install-e2e-deps.sh
+  scripts/install-deps.sh && scripts/install-e2e-deps.sh && scripts/install-fleet-deps.sh
 }
 
 # The sanitizers abort on the first report, so a finding fails its test.
@@ -77,6 +79,7 @@ asan() {
 step asan asan
 step fuzz tests/fuzz/run.sh 30
 step e2e tests/e2e/run.sh
+step fleet tests/fleet/pipeline.sh build/daemon/execmond build/tests/storm build/tests/noop
 
 echo "=== test: summary"
 printf '  %s\n' "${summary[@]}"
