@@ -60,7 +60,7 @@ asan() {
   ninja -C $dir daemon/execmond tests/unit_tests || return 1
   meson test -C $dir --no-rebuild --print-errorlogs unit || return 1
   local area rc=0 t0
-  for area in pipeline lineage protocol; do
+  for area in pipeline lineage protocol file; do
     t0=$SECONDS
     if EXECMOND_BIN=$PWD/$dir/daemon/execmond \
       EXECMOND_STREAM_VALIDATOR=$PWD/tests/validate_stream.py \
