@@ -2,7 +2,7 @@
 // Pipeline (decode -> process table -> ancestors -> encode -> fan out), on records shaped like the exec storm
 // (a spawner six levels below pid 1 forking, exec'ing and reaping `noop`).
 //
-//   encode_bench [--records N] [--depth D] [--dump FILE] [--replay-buffer BYTES] [--no-client]
+//   encode_bench [--records N] [--depth D] [--dump FILE] [--replay-buffer BYTES[K|M|G]] [--no-client]
 //
 // Prints CPU ns per record for the whole path and for encoding alone. --dump writes
 // every encoded line to FILE, so two builds can be compared byte for byte.
@@ -121,13 +121,21 @@ int main(int argc, char** argv) {
             depth = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
         else if (a == "--dump" && i + 1 < argc)
             dump = argv[++i];
-        else if (a == "--replay-buffer" && i + 1 < argc)
-            replay_bytes = std::strtoull(argv[++i], nullptr, 10);
-        else if (a == "--no-client")
+        else if (a == "--replay-buffer" && i + 1 < argc) {
+            // BYTES with an optional K, M or G, as the daemon's --replay-buffer.
+            char* end = nullptr;
+            replay_bytes = std::strtoull(argv[++i], &end, 10);
+            std::string unit(end);
+            replay_bytes <<= unit == "K" ? 10 : unit == "M" ? 20 : unit == "G" ? 30 : 0;
+            if (unit != "" && unit != "K" && unit != "M" && unit != "G") {
+                std::fprintf(stderr, "encode_bench: --replay-buffer %s: not BYTES[K|M|G]\n", argv[i]);
+                return 2;
+            }
+        } else if (a == "--no-client")
             no_client = true;
         else {
             std::fprintf(stderr, "usage: encode_bench [--records N] [--depth D] [--dump FILE] "
-                                 "[--replay-buffer BYTES] [--no-client]\n");
+                                 "[--replay-buffer BYTES[K|M|G]] [--no-client]\n");
             return 2;
         }
     }

@@ -1,5 +1,6 @@
 #include "daemon.hpp"
 
+#include "exposition.hpp"
 #include "log.hpp"
 #include "protocol.hpp"
 #include "requests.hpp"
@@ -55,6 +56,25 @@ SocketConfig socket_config(const Options& o) {
     return c;
 }
 
+FileSinkConfig file_sink_config(const Options& o) {
+    FileSinkConfig c;
+    c.path = o.output_file;
+    c.mode = o.output_mode;
+    c.group = o.output_group;
+    c.max_size = o.output_max_size;
+    c.keep = o.output_keep;
+    c.compress = o.output_compress;
+    c.queue_bytes = o.output_queue_bytes;
+    c.subscription = o.output_filter;
+    return c;
+}
+
+double wall_clock_s() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 } // namespace
 
 Daemon::Daemon(Options options)
@@ -63,7 +83,7 @@ Daemon::Daemon(Options options)
       stream_id_(boot_id_ + ":" + std::to_string(BootClock::now_boottime_ns())),
       state_writer_(options_.state_dir), clock_steps_(io_, [this] { on_clock_step(); }),
       signals_(io_, SIGTERM, SIGINT, SIGHUP), tick_timer_(io_), watchdog_timer_(io_), shutdown_deadline_(io_),
-      started_(std::chrono::steady_clock::now()) {}
+      started_(std::chrono::steady_clock::now()), started_wall_s_(wall_clock_s()) {}
 
 int Daemon::run() {
     std::signal(SIGPIPE, SIG_IGN);
@@ -77,6 +97,11 @@ int Daemon::run() {
     notifier_.ready(status_text());
     io_.run();
 
+    if (file_sink_) {
+        fanout_.remove(*file_sink_);
+        file_sink_.reset(); // writes what is still queued, then syncs and closes
+    }
+    metrics_.reset();
     reader_.reset();
     probes_.reset(); // detaches and destroys every program, link and map
     server_.reset(); // removes the socket file
@@ -110,6 +135,10 @@ void Daemon::start() {
     requests_.log = &stream_;
     requests_.table = &table_;
     requests_.stream_id = stream_id_;
+    if (!options_.output_file.empty()) {
+        file_sink_ = std::make_unique<FileSink>(io_, file_sink_config(options_), share(hello()));
+        fanout_.add(*file_sink_);
+    }
     server_ = std::make_unique<SocketServer>(
         io_, socket_config(options_), fanout_, [this] { return share(hello()); },
         [this](Client& c, std::string_view line) { answer_request(c, line, requests_); });
@@ -117,6 +146,11 @@ void Daemon::start() {
         if (uint64_t from = connect_point(); from != stream_.last_seq())
             c.resume(from, stream_, table_);
     });
+    if (!options_.metrics_address.empty())
+        metrics_ = std::make_unique<MetricsServer>(
+            io_,
+            asio::ip::tcp::endpoint(asio::ip::make_address(options_.metrics_address), options_.metrics_port),
+            [this] { return metrics_text(); });
     follow_roots(*probes_, options_.follow);
     probes_->attach();
     seed(*probes_, table_, options_.follow);
@@ -130,6 +164,8 @@ void Daemon::start() {
 
     wait_signal();
     server_->start();
+    if (metrics_)
+        metrics_->start();
     reader_->start();
     if (auto why = clock_steps_.start(); !why.empty())
         log::warning(why + ": wall-clock steps are noticed by the 1 s tick only");
@@ -144,6 +180,8 @@ void Daemon::wait_signal() {
             return;
         if (sig == SIGHUP) {
             log::info(status_text());
+            if (file_sink_)
+                file_sink_->reopen(); // for logrotate: a renamed file is closed, PATH opened again
             wait_signal();
             return;
         }
@@ -238,7 +276,7 @@ std::string Daemon::hello() const {
     return hello_line(h);
 }
 
-std::string Daemon::stats() const {
+StatsFacts Daemon::stats_facts() const {
     const PipelineCounters& n = pipeline_->counters();
     StatsFacts f;
     f.now_boottime_ns = BootClock::now_boottime_ns();
@@ -265,7 +303,26 @@ std::string Daemon::stats() const {
     f.replay_bytes = stream_.bytes();
     f.replay_lines = stream_.lines();
     f.replay_first_seq = stream_.first_kept();
-    return stats_line(clock_, f);
+    if (file_sink_) {
+        FileSinkCounters c = file_sink_->counters();
+        f.file =
+            FileStats{file_sink_->path(), c.written, c.lost_slow, c.lost_error, c.queued_bytes, c.rotations};
+    }
+    return f;
+}
+
+std::string Daemon::stats() const {
+    return stats_line(clock_, stats_facts());
+}
+
+std::string Daemon::metrics_text() const {
+    MetricsFacts m;
+    m.stats = stats_facts();
+    m.version = EXECMOND_VERSION;
+    m.probe_mode = probes_->mode_name();
+    m.parent_path = to_string(probes_->parent_path());
+    m.start_time_s = started_wall_s_;
+    return prometheus_text(m);
 }
 
 std::string Daemon::status_text() const {
@@ -318,6 +375,14 @@ void Daemon::tick() {
             c.send(share(stats()));
         }
     });
+    if (file_sink_) {
+        file_sink_->tick(now);
+        unsigned every = file_sink_->subscription().stats_interval_s;
+        if (every != 0 && now >= file_sink_->next_stats) {
+            file_sink_->next_stats = now + std::chrono::seconds(every);
+            file_sink_->send(share(stats()));
+        }
+    }
     if (ticks_ % 5 == 0)
         notifier_.status(status_text());
     if (ticks_ % state_every_ticks == 0)
@@ -340,6 +405,8 @@ void Daemon::shutdown(const char* why) {
     log::info(std::string(why) + ": stopping");
     notifier_.stopping();
     server_->stop_accepting();
+    if (metrics_)
+        metrics_->stop();
     drain_for_shutdown();
     reader_->stop();
     clock_steps_.stop();

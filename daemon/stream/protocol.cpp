@@ -61,17 +61,22 @@ std::string records_lost_line(const BootClock& clock, const LostCounts& counts, 
     return to_line(j);
 }
 
-std::string client_slow_line(const BootClock& clock, uint64_t count, uint64_t first_seq, uint64_t last_seq) {
+std::string lines_lost_line(const BootClock& clock, uint64_t count, std::string_view reason,
+                            uint64_t first_seq, uint64_t last_seq) {
     json j;
     j["type"] = "lost";
     j["time"] = clock.rfc3339(BootClock::now_boottime_ns());
     j["count"] = count;
-    j["reason"] = "client_slow";
+    j["reason"] = reason;
     if (first_seq != 0) {
         j["first_seq"] = first_seq;
         j["last_seq"] = last_seq;
     }
     return to_line(j);
+}
+
+std::string client_slow_line(const BootClock& clock, uint64_t count, uint64_t first_seq, uint64_t last_seq) {
+    return lines_lost_line(clock, count, "client_slow", first_seq, last_seq);
 }
 
 std::string replay_expired_line(const BootClock& clock, uint64_t first_seq, uint64_t last_seq) {
@@ -211,6 +216,12 @@ std::string stats_line(const BootClock& clock, const StatsFacts& f) {
                    {"bytes", f.replay_bytes},
                    {"lines", f.replay_lines},
                    {"first_seq", f.replay_first_seq}};
+    if (f.file)
+        j["file"] = {{"path", f.file->path},
+                     {"written", f.file->written},
+                     {"lost", {{"file_slow", f.file->lost_slow}, {"file_error", f.file->lost_error}}},
+                     {"queued_bytes", f.file->queued_bytes},
+                     {"rotations", f.file->rotations}};
     return to_line(j);
 }
 

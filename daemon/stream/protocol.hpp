@@ -46,6 +46,12 @@ std::string records_lost_line(const BootClock& clock, const LostCounts& counts, 
 // stream's lines among them, the first and last seq (0: none were).
 std::string client_slow_line(const BootClock& clock, uint64_t count, uint64_t first_seq = 0,
                              uint64_t last_seq = 0);
+// $defs/lost without by_type: `count` lines of any type one reader dropped,
+// for `reason` (client_slow: a client's queue was full; file_slow: the output
+// file's queue was full; file_error: writing the output file failed, e.g. the
+// disk was full); of the stream's lines among them, the first and last seq.
+std::string lines_lost_line(const BootClock& clock, uint64_t count, std::string_view reason,
+                            uint64_t first_seq = 0, uint64_t last_seq = 0);
 // $defs/lost, reason replay_expired: the stream's lines first_seq..last_seq,
 // asked for with `since`, are no longer kept.
 std::string replay_expired_line(const BootClock& clock, uint64_t first_seq, uint64_t last_seq);
@@ -95,6 +101,15 @@ struct ClientStats {
     uint64_t lost = 0;
     uint64_t queued_bytes = 0;
 };
+// The output file (--output-file), when there is one.
+struct FileStats {
+    std::string path;
+    uint64_t written = 0;    // lines written
+    uint64_t lost_slow = 0;  // lines dropped because the queue was full
+    uint64_t lost_error = 0; // lines dropped because a write failed
+    uint64_t queued_bytes = 0;
+    uint64_t rotations = 0;
+};
 struct StatsFacts {
     uint64_t now_boottime_ns = 0;
     int64_t uptime_s = 0;
@@ -109,6 +124,7 @@ struct StatsFacts {
     uint64_t duplicate_exits = 0;
     uint64_t last_seq = 0;
     uint64_t replay_limit = 0, replay_bytes = 0, replay_lines = 0, replay_first_seq = 0;
+    std::optional<FileStats> file;
 };
 std::string stats_line(const BootClock& clock, const StatsFacts& facts);
 
