@@ -53,6 +53,9 @@ FileSink::FileSink(asio::io_context& io, FileSinkConfig config, Line hello)
 }
 
 FileSink::~FileSink() {
+    // Lines dropped since the last tick still get their warning (a stop may
+    // come before the next tick).
+    tick(std::chrono::steady_clock::now());
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
