@@ -22,7 +22,7 @@ const JsonKey k_type("type"), k_time("time"), k_ktime_ns("ktime_ns"), k_pid("pid
     k_fork_ppid("fork_ppid"), k_ns_pid("ns_pid"), k_pidns("pidns"), k_cgroup_id("cgroup_id"),
     k_cgroup("cgroup"), k_parent_source("parent_source"), k_ancestors("ancestors"),
     k_start_ktime_ns("start_ktime_ns"), k_start_time("start_time"), k_kernel_thread("kernel_thread"),
-    k_known_from("known_from");
+    k_known_from("known_from"), k_seq("seq");
 
 // ProcessInfo::key() without allocating: "pid:start_ticks".
 std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
@@ -79,6 +79,10 @@ std::string_view Encoder::time_text(KtimeNs boottime_ns) const {
     }
     at[9] = 'Z';
     return {time_buf_.data(), date_len + 11};
+}
+
+bool Encoder::redacts(std::string_view arg) const {
+    return !redact_.empty() && redact_.matches(arg);
 }
 
 void Encoder::write_ancestor(const ProcessInfo& a) const {
@@ -224,13 +228,17 @@ std::string Encoder::process(const ProcessInfo& p, const ProcessInfo* parent,
     return take_line();
 }
 
-std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
+std::string Encoder::encode(const Event& e, const Lineage& lineage, uint64_t seq) const {
     JsonWriter& w = *writer_;
     std::array<char, 48> key;
     w.clear();
     w.begin_object();
     w.key(k_type);
     w.string(to_string(e.kind));
+    if (seq != 0) {
+        w.key(k_seq);
+        w.value(seq);
+    }
     w.key(k_time);
     w.string(time_text(e.ktime_ns));
     w.key(k_ktime_ns);

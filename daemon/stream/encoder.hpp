@@ -33,7 +33,8 @@ class Encoder {
 public:
     Encoder(const BootClock& clock, const std::vector<std::string>& redact_patterns);
 
-    std::string encode(const Event& e, const Lineage& lineage) const;
+    // `seq`: the line's number in the stream (StreamLog); 0 leaves it out.
+    std::string encode(const Event& e, const Lineage& lineage, uint64_t seq = 0) const;
     // A `process` line (the answer to a snapshot request): the process as the
     // table knows it, argv escaped and redacted as on exec lines.
     std::string process(const ProcessInfo& p, const ProcessInfo* parent, std::string_view cgroup_path) const;
@@ -43,6 +44,9 @@ public:
     // Splits the NUL-separated argument area into argv (a missing final NUL
     // means the last argument was cut).
     static std::vector<std::string_view> split_args(std::string_view args);
+
+    // Does --redact mask this argv element? (For lines besides exec's: gap.)
+    bool redacts(std::string_view arg) const;
 
     // Ancestor entries cached (bounded; for tests and stats).
     size_t cached_ancestors() const { return ancestor_cache_.size(); }

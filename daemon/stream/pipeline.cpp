@@ -7,7 +7,8 @@ namespace execmond {
 
 Pipeline::Pipeline(PipelineConfig config, ProcessTable& table, CgroupPaths& cgroups, Encoder& encoder,
                    const Fanout& fanout)
-    : config_(std::move(config)), table_(table), cgroups_(cgroups), encoder_(encoder), fanout_(fanout) {}
+    : config_(std::move(config)), table_(table), cgroups_(cgroups), encoder_(encoder), fanout_(fanout),
+      log_(config_.log ? *config_.log : own_log_) {}
 
 void Pipeline::on_record(const void* data, size_t size) {
     auto decoded = decode_record(data, size);
@@ -26,8 +27,14 @@ void Pipeline::on_record(const void* data, size_t size) {
         return;
     }
     const ProcessInfo* self = update_table(e);
-    if (self && !fanout_.empty())
-        fan_out(e, *self);
+    if (!self)
+        return;
+    // One seq per record turned into the stream, whether or not anyone wants
+    // its line: a consumer's cursor counts the stream, not its own filter.
+    uint64_t seq = log_.assign();
+    counters_.last_seq = seq;
+    if (!fanout_.empty() || log_.keeping())
+        fan_out(e, *self, seq);
 }
 
 const ProcessInfo* Pipeline::update_table(Event& e) {
@@ -60,26 +67,61 @@ const ProcessInfo* Pipeline::update_table(Event& e) {
     return &exit.process;
 }
 
-void Pipeline::fan_out(const Event& e, const ProcessInfo& self) {
+// The parent chain descendants_of looks at (ProcessTable::descends_from),
+// as it is now: a replay may come after those processes left the table.
+void Pipeline::record_chain(Pid ppid, bool& cut) {
+    chain_.clear();
+    cut = false;
+    for (Pid pid = ppid; pid != 0;) {
+        if (chain_.size() == 64) {
+            cut = true;
+            return;
+        }
+        chain_.push_back(pid);
+        const ProcessInfo* p = table_.find(pid);
+        if (p == nullptr || p->pid == p->ppid)
+            return;
+        pid = p->ppid;
+    }
+}
+
+void Pipeline::fan_out(const Event& e, const ProcessInfo& self, uint64_t seq) {
     Lineage lineage;
     lineage.self = &self;
     lineage.cgroup_path = cgroups_.path_of(e.cgroup_id, e.pid);
     std::string_view filename = e.kind == EventKind::exec ? e.filename : std::string_view(self.filename);
 
-    // Encoded once, for the first subscriber that wants it; shared by the rest.
+    // Encoded once, for the replay buffer or the first subscriber that wants
+    // it; shared by the rest.
     Line line;
-    fanout_.for_each([&](Subscriber& s) {
-        if (!s.subscription().matches(e, filename, lineage.cgroup_path, table_))
-            return;
-        if (!line) {
-            lineage.parent = table_.find(e.ppid);
-            if (e.kind == EventKind::exec) {
-                table_.ancestors(e.ppid, config_.ancestors_depth, ancestors_);
-                lineage.ancestors = &ancestors_;
-            }
-            line = share(encoder_.encode(e, lineage));
+    auto encode = [&] {
+        lineage.parent = table_.find(e.ppid);
+        if (e.kind == EventKind::exec) {
+            table_.ancestors(e.ppid, config_.ancestors_depth, ancestors_);
+            lineage.ancestors = &ancestors_;
         }
-        s.send(line);
+        line = share(encoder_.encode(e, lineage, seq));
+    };
+    if (log_.keeping()) {
+        encode();
+        MatchFacts f;
+        f.kind = e.kind;
+        f.uid = e.uid;
+        f.pid = e.pid;
+        f.ppid = e.ppid;
+        f.comm = e.comm;
+        f.filename = filename;
+        f.cgroup_path = lineage.cgroup_path;
+        record_chain(e.ppid, f.chain_cut);
+        f.chain = std::span<const Pid>(chain_);
+        log_.keep(seq, line, f);
+    }
+    fanout_.for_each([&](Subscriber& s) {
+        if (s.replaying() || !s.subscription().matches(e, filename, lineage.cgroup_path, table_))
+            return;
+        if (!line)
+            encode();
+        s.deliver(line, seq);
     });
     if (line)
         ++counters_.lines;

@@ -10,6 +10,7 @@
 #include "event.hpp"
 #include "fanout.hpp"
 #include "process_table.hpp"
+#include "stream_log.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -23,6 +24,9 @@ struct PipelineConfig {
     // Fork-map mode: the probes' parents are those at fork; take the current
     // one from the table and tell the kernel's map through this (else empty).
     std::function<void(Pid child, Pid parent)> reparent;
+    // Numbers every record's line and keeps it for replay (null: the
+    // pipeline numbers its lines itself and keeps none).
+    StreamLog* log = nullptr;
 };
 
 struct PipelineCounters {
@@ -32,6 +36,7 @@ struct PipelineCounters {
     uint64_t decode_errors = 0;
     uint64_t duplicate_exits = 0; // second exit records of one process, dropped
     uint64_t lines = 0;           // event lines encoded (each once, whatever the clients)
+    uint64_t last_seq = 0;        // the seq of the last record turned into the stream
     LostCounts discarded;         // records counted, not encoded, past discard_from()'s deadline
 };
 
@@ -56,14 +61,18 @@ public:
 private:
     // Null for a record that says nothing new (a second exit of one process).
     const ProcessInfo* update_table(Event& e);
-    void fan_out(const Event& e, const ProcessInfo& self);
+    void fan_out(const Event& e, const ProcessInfo& self, uint64_t seq);
+    void record_chain(Pid ppid, bool& cut);
 
     PipelineConfig config_;
     ProcessTable& table_;
     CgroupPaths& cgroups_;
     Encoder& encoder_;
     const Fanout& fanout_;
+    StreamLog own_log_;
+    StreamLog& log_;
     std::vector<const ProcessInfo*> ancestors_; // reused by every exec
+    std::vector<Pid> chain_;                    // reused by every kept line
     uint64_t monotonic_to_boottime_ns_ = 0;
     std::chrono::steady_clock::time_point discard_deadline_{};
     bool discard_armed_ = false;
