@@ -54,7 +54,7 @@ SocketConfig socket_config(const Options& o) {
 } // namespace
 
 Daemon::Daemon(Options options)
-    : options_(std::move(options)), io_(1), encoder_(clock_, options_.redact),
+    : options_(std::move(options)), io_(1), encoder_(clock_, options_.redact, options_.ancestor_argv),
       clock_steps_(io_, [this] { on_clock_step(); }), signals_(io_, SIGTERM, SIGINT, SIGHUP),
       tick_timer_(io_), watchdog_timer_(io_), shutdown_deadline_(io_),
       started_(std::chrono::steady_clock::now()) {}

@@ -63,13 +63,17 @@ const ProcessInfo* Pipeline::update_table(Event& e) {
 void Pipeline::fan_out(const Event& e, const ProcessInfo& self) {
     Lineage lineage;
     lineage.self = &self;
-    lineage.cgroup_path = cgroups_.path_of(e.cgroup_id, e.pid);
+    if (const CgroupPaths::Entry* cg = cgroups_.lookup(e.cgroup_id, e.pid)) {
+        lineage.cgroup_path = cg->path;
+        if (!cg->container.empty())
+            lineage.container = &cg->container;
+    }
     std::string_view filename = e.kind == EventKind::exec ? e.filename : std::string_view(self.filename);
 
     // Encoded once, for the first subscriber that wants it; shared by the rest.
     Line line;
     fanout_.for_each([&](Subscriber& s) {
-        if (!s.subscription().matches(e, filename, lineage.cgroup_path, table_))
+        if (!s.subscription().matches(e, filename, lineage.cgroup_path, lineage.container, table_))
             return;
         if (!line) {
             lineage.parent = table_.find(e.ppid);
