@@ -6,6 +6,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -82,8 +83,20 @@ struct CgroupTree {
         made.push_back(top);
     }
     ~CgroupTree() {
-        for (auto it = made.rbegin(); it != made.rend(); ++it)
-            rmdir(it->c_str());
+        // Also what others made below ours (nspawn's payload/, supervisor/):
+        // every directory, deepest first.
+        std::vector<fs::path> dirs;
+        std::error_code ec;
+        for (auto it = fs::recursive_directory_iterator(top, ec);
+             !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+            if (it->is_directory(ec))
+                dirs.push_back(it->path());
+        std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
+            return std::distance(a.begin(), a.end()) > std::distance(b.begin(), b.end());
+        });
+        for (const auto& d : dirs)
+            rmdir(d.c_str());
+        rmdir(top.c_str());
     }
     // `rel` below top, every component created; returns its cgroup path as
     // the daemon shows it (below the cgroup2 root).
@@ -266,18 +279,22 @@ TEST_CASE("subscribe by container_id and container_runtime: only that container'
     // A barrier: a stats reply comes after every line already queued.
     REQUIRE(by_id.stats());
     REQUIRE(by_runtime.stats());
-    auto events = [](const Stream& s) {
-        std::set<pid_t> pids;
+    // Every event line a filtered client got is of its container (whatever
+    // else ran there), and the others' processes never show.
+    auto check = [](const Stream& s, const char* member, const std::string& value, std::set<pid_t> never) {
         for (const auto& l : s.lines) {
             std::string t = l.value("type", "");
-            if (t == "exec" || t == "exit" || t == "fork")
-                pids.insert(l["pid"].get<pid_t>());
+            if (t != "exec" && t != "exit" && t != "fork")
+                continue;
+            INFO(l.dump().substr(0, 600));
+            CHECK(l.value(member, "") == value);
+            CHECK(never.count(l["pid"].get<pid_t>()) == 0);
         }
-        return pids;
     };
-    CHECK(events(by_id) == std::set<pid_t>{in_run.pid});
-    CHECK(events(by_runtime) == std::set<pid_t>{pod_run.pid});
+    check(by_id, "container_id", mine, {out_run.pid, pod_run.pid, host_run.pid});
+    check(by_runtime, "container_runtime", "podman", {in_run.pid, out_run.pid, host_run.pid});
     CHECK(exec_with_arg(by_id, token + "-in"));
+    CHECK(by_id.line("exit", in_run.pid));
     CHECK(exec_with_arg(by_runtime, token + "-pod"));
 }
 
