@@ -133,7 +133,8 @@ Container parse_container(std::string_view path) {
             set_name(out, "lxc", std::string(c.substr(12)));
         else if ((parent == "lxc.payload" || (parent == "lxc" && depth == 2)) && !c.starts_with("lxc."))
             set_name(out, "lxc", std::string(c));
-        else if (c == "supervisor" && out.runtime == "nspawn" && parent.starts_with("systemd-nspawn@"))
+        else if (c == "supervisor" && out.runtime == "nspawn" &&
+                 (parent.starts_with("systemd-nspawn@") || parent.starts_with("machine-")))
             // systemd-nspawn itself, beside the container's "payload".
             set_name(out, {}, {}); // the pod, if any, stays
         parent = c;

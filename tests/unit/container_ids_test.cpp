@@ -95,6 +95,7 @@ TEST_CASE("host cgroups, runtimes' monitors and near misses are no container", "
         "/kubepods.slice/kubepods-besteffort.slice/crio-conmon-" + id + ".scope",
         "/lxc.monitor.c1",
         "/machine.slice/systemd-nspawn@web1.service/supervisor",
+        "/machine.slice/machine-web1.scope/supervisor",
         // a VM's qemu, registered with machined
         "/machine.slice/machine-qemu\\x2d1\\x2dvm1.scope",
         // not 64 lowercase hex
