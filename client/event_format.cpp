@@ -126,11 +126,16 @@ std::vector<Span> EventFormatter::annotations(const json& exec) {
         note("exe", shell_quote(filename));
     if (auto cwd = exec.find("cwd"); cwd != exec.end() && cwd->is_string())
         note("cwd", shell_quote(member_bytes(exec, "cwd")));
-    if (auto c = exec.find("container_id"); c != exec.end() && c->is_string()) {
-        std::string id = printable(c->get<std::string>().substr(0, 12));
+    // An id shortened as docker ps shows it; nspawn and lxc name theirs.
+    std::string container;
+    if (auto c = exec.find("container_id"); c != exec.end() && c->is_string())
+        container = printable(c->get<std::string>().substr(0, 12));
+    else if (auto n = exec.find("container_name"); n != exec.end() && n->is_string())
+        container = printable(n->get<std::string>());
+    if (!container.empty()) {
         if (auto rt = exec.find("container_runtime"); rt != exec.end() && rt->is_string())
-            id = printable(rt->get<std::string>()) + ":" + id;
-        note("container", id);
+            container = printable(rt->get<std::string>()) + ":" + container;
+        note("container", container);
     }
     auto auid = uint_member(exec, "auid");
     if (auid && auid != uint_member(exec, "uid"))

@@ -39,7 +39,7 @@ po::options_description description() {
         ("pid,p", po::value<std::vector<std::string>>()->composing()->value_name("PID"), "only this process and its descendants (with ps: that subtree)")
         ("events,e", po::value<std::vector<std::string>>()->composing()->value_name("LIST"), "event types, comma-separated: fork,exec,exit (default exec; exec,exit with -x)")
         ("auid", po::value<std::vector<std::string>>()->composing()->value_name("USER|UID"), "only processes of this login user (if the daemon reports auid)")
-        ("container", po::value<std::vector<std::string>>()->composing()->value_name("ID"), "only processes of this container (if the daemon reports container_id)")
+        ("container", po::value<std::vector<std::string>>()->composing()->value_name("ID|NAME"), "only processes of this container: its full 64-hex id, or the name of an nspawn or lxc container")
         ("exits,x", po::bool_switch(), "also show exits, with status and run time")
         ("tree,t", po::bool_switch(), "show each exec under its ancestors")
         ("json,j", po::bool_switch(), "print the raw JSON lines (for jq)")

@@ -4,6 +4,12 @@
 
 namespace execmon {
 
+namespace {
+bool is_full_container_id(const std::string& s) {
+    return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+} // namespace
+
 std::vector<std::string> view_events(const Options& o) {
     if (o.filters.events)
         return *o.filters.events;
@@ -29,8 +35,14 @@ std::string subscribe_request(const Filters& f, const std::vector<std::string>& 
         j["descendants_of"] = f.pids;
     if (!f.auids.empty())
         j["auid"] = f.auids;
-    if (!f.containers.empty())
-        j["container_id"] = f.containers;
+    // A full id is an id; anything else names a container (nspawn, lxc).
+    std::vector<std::string> ids, names;
+    for (const auto& c : f.containers)
+        (is_full_container_id(c) ? ids : names).push_back(c);
+    if (!ids.empty())
+        j["container_id"] = ids;
+    if (!names.empty())
+        j["container_name"] = names;
     if (stats_interval)
         j["stats_interval"] = stats_interval;
     return j.dump();

@@ -74,6 +74,10 @@ TEST_CASE("cwd, container and login user follow the command when present", "[for
     CHECK(render(f.exec(line), 0, false) ==
           "10:20:30.123 root        4242    4200 /bin/echo 'a b' 'it'\\''s'  cwd='/home/alice/my dir'"
           "  container=docker:3f2a1b9c8d7e  login=alice");
+    line.erase("container_id");
+    line["container_runtime"] = "nspawn";
+    line["container_name"] = "web1";
+    CHECK(render(f.exec(line), 0, false).find("  container=nspawn:web1  login=alice") != std::string::npos);
 }
 
 TEST_CASE("an argv[0] that names another program shows the real path", "[format]") {

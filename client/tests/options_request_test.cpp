@@ -41,9 +41,12 @@ TEST_CASE("the view's default events: exec, and exit with -x", "[options]") {
 }
 
 TEST_CASE("members the daemon may lack are sent only when asked for", "[options]") {
-    auto j = request_of({"--auid", "0", "--container", "3f2a"});
+    const std::string id(64, 'e');
+    auto j = request_of({"--auid", "0", "--container", id.c_str(), "--container", "box"});
     CHECK(j["auid"] == nlohmann::json::parse("[0]"));
-    CHECK(j["container_id"] == nlohmann::json::parse(R"(["3f2a"])"));
+    CHECK(j["container_id"] == nlohmann::json::array({id}));
+    CHECK(j["container_name"] == nlohmann::json::array({"box"}));
+    CHECK_FALSE(request_of({"--container", id.c_str()}).contains("container_name"));
     CHECK_FALSE(request_of({}).contains("auid"));
 }
 

@@ -62,14 +62,19 @@ CgroupPaths::~CgroupPaths() {
 }
 
 std::string_view CgroupPaths::path_of(uint64_t id, Pid pid) {
+    const Entry* e = lookup(id, pid);
+    return e ? std::string_view(e->path) : std::string_view{};
+}
+
+const CgroupPaths::Entry* CgroupPaths::lookup(uint64_t id, Pid pid) {
     if (id == 0 || root_.empty())
-        return {};
+        return nullptr;
     if (auto it = paths_.find(id); it != paths_.end())
-        return it->second;
+        return &it->second;
     auto now = std::chrono::steady_clock::now();
     if (auto it = failed_.find(id); it != failed_.end()) {
         if (now - it->second < retry_after)
-            return {};
+            return nullptr;
         failed_.erase(it);
     }
     std::string path = resolve(id, pid);
@@ -77,11 +82,12 @@ std::string_view CgroupPaths::path_of(uint64_t id, Pid pid) {
         if (failed_.size() >= max_failed)
             failed_.clear();
         failed_[id] = now;
-        return {};
+        return nullptr;
     }
     if (paths_.size() >= max_paths)
         paths_.clear();
-    return paths_[id] = std::move(path);
+    Container container = parse_container(path);
+    return &(paths_[id] = Entry{std::move(path), std::move(container)});
 }
 
 std::string CgroupPaths::resolve(uint64_t id, Pid pid) {

@@ -7,6 +7,7 @@
 // Never a walk of the hierarchy.
 #pragma once
 
+#include "container_ids.hpp"
 #include "event.hpp"
 
 #include <chrono>
@@ -32,6 +33,13 @@ public:
     // The path of cgroup `id`; `pid` is a process of the event that named it
     // (a hint: the answer is checked against `id`). Empty if unknown.
     std::string_view path_of(uint64_t id, Pid pid);
+    // The path and the container it names (container_ids.hpp), parsed once
+    // per id; null if the path is unknown.
+    struct Entry {
+        std::string path;
+        Container container;
+    };
+    const Entry* lookup(uint64_t id, Pid pid);
     const std::string& root() const { return root_; }
     // How many lookups each way found a path (for tests and logs).
     uint64_t by_handle() const { return by_handle_; }
@@ -48,7 +56,7 @@ private:
     std::string proc_;
     int mount_fd_ = -1;
     bool handles_ = true; // until the kernel says we may not
-    std::unordered_map<uint64_t, std::string> paths_;
+    std::unordered_map<uint64_t, Entry> paths_;
     // Ids that could not be resolved, not retried for a second.
     std::unordered_map<uint64_t, std::chrono::steady_clock::time_point> failed_;
     uint64_t by_handle_ = 0;

@@ -79,7 +79,7 @@ double wall_clock_s() {
 } // namespace
 
 Daemon::Daemon(Options options)
-    : options_(std::move(options)), io_(1), encoder_(clock_, options_.redact),
+    : options_(std::move(options)), io_(1), encoder_(clock_, options_.redact, options_.ancestor_argv),
       stream_(options_.replay_buffer_bytes), boot_id_(read_line("/proc/sys/kernel/random/boot_id")),
       stream_id_(boot_id_ + ":" + std::to_string(BootClock::now_boottime_ns())),
       state_writer_(options_.state_dir), clock_steps_(io_, [this] { on_clock_step(); }),

@@ -37,6 +37,7 @@ po::options_description settings_description() {
         ("btf", po::value<std::string>(), "BTF file of this kernel (e.g. btfhub's) for the probes' CO-RE reads when the kernel has none")
         ("follow", po::value<std::vector<std::string>>()->composing(), "only report this pid and its descendants (repeatable)")
         ("ancestors-depth", po::value<std::string>(), "ancestors listed on each exec line, 0-64 (default 64)")
+        ("ancestor-argv", po::bool_switch(), "also put argv (1 KiB) on each ancestor of exec lines")
         ("ring-size", po::value<std::string>(), "kernel ring buffer size, a power of two from 64K to 1G (default 8M)")
         ("latency-us", po::value<std::string>(), "longest a record may wait in the ring before the reader wakes (default 1000)")
         ("wakeup-bytes", po::value<std::string>(), "wake the reader once this much is queued (default: a quarter of the ring)")
@@ -126,6 +127,7 @@ Options to_options(const po::variables_map& vm) {
         o.follow.push_back(parse_number<pid_t>("follow", s, 1, 0x3fffffff));
     if (auto s = str("ancestors-depth"))
         o.ancestors_depth = parse_number<unsigned>("ancestors-depth", *s, 0, max_ancestors_depth);
+    o.ancestor_argv = vm.count("ancestor-argv") && vm["ancestor-argv"].as<bool>();
     if (auto s = str("ring-size")) {
         o.ring_size = parse_size_value("ring-size", *s);
         // An exec record is up to ~12 KiB (4 KiB filename, 8 KiB argv): a smaller

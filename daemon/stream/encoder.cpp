@@ -22,7 +22,10 @@ const JsonKey k_type("type"), k_time("time"), k_ktime_ns("ktime_ns"), k_pid("pid
     k_fork_ppid("fork_ppid"), k_ns_pid("ns_pid"), k_pidns("pidns"), k_cgroup_id("cgroup_id"),
     k_cgroup("cgroup"), k_parent_source("parent_source"), k_ancestors("ancestors"),
     k_start_ktime_ns("start_ktime_ns"), k_start_time("start_time"), k_kernel_thread("kernel_thread"),
-    k_known_from("known_from"), k_seq("seq");
+    k_known_from("known_from"), k_container_id("container_id"), k_container_runtime("container_runtime"),
+    k_container_name("container_name"), k_pod_uid("pod_uid"), k_parent_argv("parent_argv"),
+    k_parent_argv_truncated("parent_argv_truncated"), k_parent_argv_escaped("parent_argv_escaped"),
+    k_parent_argv_redacted("parent_argv_redacted"), k_seq("seq");
 
 // ProcessInfo::key() without allocating: "pid:start_ticks".
 std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
@@ -35,8 +38,17 @@ std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
 
 } // namespace
 
-Encoder::Encoder(const BootClock& clock, const std::vector<std::string>& redact_patterns)
-    : clock_(clock), redact_(redact_patterns), writer_(std::make_unique<JsonWriter>()) {}
+// Which members one argv is written as.
+struct Encoder::ArgvKeys {
+    const JsonKey& argv;
+    const JsonKey& truncated;
+    const JsonKey& escaped;
+    const JsonKey& redacted;
+};
+
+Encoder::Encoder(const BootClock& clock, const std::vector<std::string>& redact_patterns, bool ancestor_argv)
+    : clock_(clock), redact_(redact_patterns), ancestor_argv_(ancestor_argv),
+      writer_(std::make_unique<JsonWriter>()) {}
 
 std::vector<std::string_view> Encoder::split_args(std::string_view args) {
     std::vector<std::string_view> argv;
@@ -90,7 +102,7 @@ void Encoder::write_ancestor(const ProcessInfo& a) const {
     auto [it, fresh] = ancestor_cache_.try_emplace(a.pid);
     CachedAncestor& c = it->second;
     if (!fresh && c.start_ticks == a.start_ticks && c.start_ns == a.start_ns && c.comm == a.comm &&
-        c.filename == a.filename) {
+        c.filename == a.filename && (!ancestor_argv_ || c.args == a.args)) {
         w.raw(c.json);
         return;
     }
@@ -107,6 +119,8 @@ void Encoder::write_ancestor(const ProcessInfo& a) const {
     w.text(a.filename);
     w.key(k_start_ktime_ns);
     w.value(a.start_ns);
+    if (ancestor_argv_ && !a.args.empty())
+        write_lineage_argv(ArgvKeys{k_argv, k_argv_truncated, k_argv_escaped, k_argv_redacted}, a);
     w.end_object();
     // The fragment starts after the comma separating it from the previous entry.
     std::string_view written = std::string_view(w.str()).substr(from);
@@ -116,6 +130,8 @@ void Encoder::write_ancestor(const ProcessInfo& a) const {
     c.start_ns = a.start_ns;
     c.comm = a.comm;
     c.filename = a.filename;
+    if (ancestor_argv_)
+        c.args = a.args;
     c.json.assign(written);
 }
 
@@ -128,10 +144,14 @@ std::string Encoder::take_line() const {
 }
 
 void Encoder::write_argv(std::string_view args, bool truncated, uint32_t argc) const {
+    write_argv(ArgvKeys{k_argv, k_argv_truncated, k_argv_escaped, k_argv_redacted}, args, truncated, argc);
+}
+
+void Encoder::write_argv(const ArgvKeys& keys, std::string_view args, bool truncated, uint32_t argc) const {
     JsonWriter& w = *writer_;
     escaped_at_.clear();
     bool any_redacted = false;
-    w.key(k_argv);
+    w.key(keys.argv);
     w.begin_array();
     std::string_view rest = args;
     for (uint32_t i = 0; !rest.empty(); ++i) {
@@ -147,27 +167,55 @@ void Encoder::write_argv(std::string_view args, bool truncated, uint32_t argc) c
     }
     w.end_array();
     // A cut argument area still ends in a NUL-less fragment: that counts.
-    w.key(k_argv_truncated);
+    w.key(keys.truncated);
     w.value(truncated || (!args.empty() && args.back() != '\0'));
     if (argc != 0) {
         w.key(k_argc);
         w.value(argc);
     }
     if (!escaped_at_.empty()) {
-        w.key(k_argv_escaped);
+        w.key(keys.escaped);
         w.begin_array();
         for (uint32_t i : escaped_at_)
             w.value(i);
         w.end_array();
     }
     if (any_redacted) {
-        w.key(k_argv_redacted);
+        w.key(keys.redacted);
         w.value(true);
     }
 }
 
-std::string Encoder::process(const ProcessInfo& p, const ProcessInfo* parent,
-                             std::string_view cgroup_path) const {
+void Encoder::write_lineage_argv(const ArgvKeys& keys, const ProcessInfo& p) const {
+    std::string_view args = p.args;
+    bool cut = args.size() > max_lineage_argv;
+    if (cut)
+        args = args.substr(0, max_lineage_argv);
+    write_argv(keys, args, p.args_truncated || cut);
+}
+
+void Encoder::write_container(const Container& c) const {
+    JsonWriter& w = *writer_;
+    if (!c.runtime.empty()) {
+        w.key(k_container_runtime);
+        w.string(c.runtime);
+    }
+    if (!c.id.empty()) {
+        w.key(k_container_id);
+        w.string(c.id);
+    }
+    if (!c.name.empty()) {
+        w.key(k_container_name);
+        w.text(c.name);
+    }
+    if (!c.pod_uid.empty()) {
+        w.key(k_pod_uid);
+        w.string(c.pod_uid);
+    }
+}
+
+std::string Encoder::process(const ProcessInfo& p, const ProcessInfo* parent, std::string_view cgroup_path,
+                             const Container* container) const {
     JsonWriter& w = *writer_;
     std::array<char, 48> key;
     w.clear();
@@ -224,6 +272,8 @@ std::string Encoder::process(const ProcessInfo& p, const ProcessInfo* parent,
         w.key(k_cgroup);
         w.text(cgroup_path);
     }
+    if (container)
+        write_container(*container);
     w.end_object();
     return take_line();
 }
@@ -325,6 +375,12 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage, uint64_t seq
         w.key(k_cgroup);
         w.text(lineage.cgroup_path);
     }
+    if (lineage.container)
+        write_container(*lineage.container);
+    if (e.kind == EventKind::exec && lineage.parent && !lineage.parent->args.empty())
+        write_lineage_argv(
+            ArgvKeys{k_parent_argv, k_parent_argv_truncated, k_parent_argv_escaped, k_parent_argv_redacted},
+            *lineage.parent);
     w.key(k_parent_source);
     w.string(to_string(e.parent_source));
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "boot_clock.hpp"
+#include "container_ids.hpp"
 #include "event.hpp"
 #include "json_writer.hpp"
 #include "process_table.hpp"
@@ -24,6 +25,7 @@ struct Lineage {
     const ProcessInfo* parent = nullptr;
     const std::vector<const ProcessInfo*>* ancestors = nullptr; // exec only
     std::string_view cgroup_path;                               // empty if unknown
+    const Container* container = nullptr;                       // parsed from cgroup_path
 };
 
 // Encodes on the hot path without allocating once warm (json_writer.hpp):
@@ -31,13 +33,20 @@ struct Lineage {
 // ancestor's entry cached until what it shows of the process changes.
 class Encoder {
 public:
-    Encoder(const BootClock& clock, const std::vector<std::string>& redact_patterns);
+    // ancestor_argv: argv on each ancestor entry of exec lines (--ancestor-argv).
+    Encoder(const BootClock& clock, const std::vector<std::string>& redact_patterns,
+            bool ancestor_argv = false);
+
+    // parent_argv, and each ancestor's argv: the head of the table's
+    // argument area, cut at a whole byte count (*_truncated then).
+    static constexpr size_t max_lineage_argv = 1024;
 
     // `seq`: the line's number in the stream (StreamLog); 0 leaves it out.
     std::string encode(const Event& e, const Lineage& lineage, uint64_t seq = 0) const;
     // A `process` line (the answer to a snapshot request): the process as the
     // table knows it, argv escaped and redacted as on exec lines.
-    std::string process(const ProcessInfo& p, const ProcessInfo* parent, std::string_view cgroup_path) const;
+    std::string process(const ProcessInfo& p, const ProcessInfo* parent, std::string_view cgroup_path,
+                        const Container* container = nullptr) const;
     // The wall clock was stepped: nothing formatted before may be reused.
     void clock_changed() const { cached_second_ = INT64_MIN; }
 
@@ -58,17 +67,23 @@ private:
         KtimeNs start_ns = 0;
         std::string comm;
         std::string filename;
+        std::string args; // only with ancestor_argv
         std::string json;
     };
     static constexpr size_t max_cached_ancestors = 256; // ~100 KiB at most
 
     std::string_view time_text(KtimeNs boottime_ns) const;
     void write_ancestor(const ProcessInfo& a) const;
+    struct ArgvKeys;
     void write_argv(std::string_view args, bool truncated, uint32_t argc) const;
+    void write_argv(const ArgvKeys& keys, std::string_view args, bool truncated, uint32_t argc = 0) const;
+    void write_lineage_argv(const ArgvKeys& keys, const ProcessInfo& p) const;
+    void write_container(const Container& c) const;
     std::string take_line() const; // the document written, as one line
 
     const BootClock& clock_;
     Redactor redact_;
+    bool ancestor_argv_ = false;
     std::unique_ptr<JsonWriter> writer_; // reused by every encode()
     mutable std::unordered_map<Pid, CachedAncestor> ancestor_cache_;
     mutable std::vector<uint32_t> escaped_at_;

@@ -88,7 +88,11 @@ void Pipeline::record_chain(Pid ppid, bool& cut) {
 void Pipeline::fan_out(const Event& e, const ProcessInfo& self, uint64_t seq) {
     Lineage lineage;
     lineage.self = &self;
-    lineage.cgroup_path = cgroups_.path_of(e.cgroup_id, e.pid);
+    if (const CgroupPaths::Entry* cg = cgroups_.lookup(e.cgroup_id, e.pid)) {
+        lineage.cgroup_path = cg->path;
+        if (!cg->container.empty())
+            lineage.container = &cg->container;
+    }
     std::string_view filename = e.kind == EventKind::exec ? e.filename : std::string_view(self.filename);
 
     // Encoded once, for the replay buffer or the first subscriber that wants
@@ -112,12 +116,13 @@ void Pipeline::fan_out(const Event& e, const ProcessInfo& self, uint64_t seq) {
         f.comm = e.comm;
         f.filename = filename;
         f.cgroup_path = lineage.cgroup_path;
+        f.container = lineage.container;
         record_chain(e.ppid, f.chain_cut);
         f.chain = std::span<const Pid>(chain_);
         log_.keep(seq, line, f);
     }
     fanout_.for_each([&](Subscriber& s) {
-        if (s.replaying() || !s.subscription().matches(e, filename, lineage.cgroup_path, table_))
+        if (s.replaying() || !s.subscription().matches(e, filename, lineage.cgroup_path, lineage.container, table_))
             return;
         if (!line)
             encode();

@@ -59,6 +59,35 @@ std::vector<std::string> globs(const json& v, const char* key) {
     return out;
 }
 
+bool any_of_exact(const std::vector<std::string>& wanted, std::string_view have) {
+    return wanted.empty() || std::find(wanted.begin(), wanted.end(), have) != wanted.end();
+}
+
+// A bounded list of exact strings, each checked by `valid`; empty: any.
+template <typename Valid>
+std::vector<std::string> exact(const json& v, const char* key, Valid valid, const char* what) {
+    std::vector<std::string> out = strings(v, key);
+    if (out.size() > Subscription::max_globs)
+        throw std::invalid_argument(std::string(key) + ": at most " +
+                                    std::to_string(Subscription::max_globs) + " values");
+    for (const auto& s : out)
+        if (!valid(s))
+            throw std::invalid_argument(std::string(key) + ": '" + s.substr(0, 80) + "' is not " + what);
+    return out;
+}
+
+bool is_container_id(const std::string& s) {
+    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+bool is_runtime(const std::string& s) {
+    return s == "none" || (!s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
+               return (c >= 'a' && c <= 'z') || c == '-';
+           }));
+}
+
 template <typename T> std::vector<T> numbers(const json& v, const char* key, uint64_t max) {
     std::vector<T> out;
     auto one = [&](const json& item) {
@@ -104,6 +133,17 @@ Subscription parse_subscription(const json& j) {
             if (!value.is_string())
                 throw std::invalid_argument("cgroup must be a string (a path prefix such as /system.slice/)");
             s.cgroup_prefix = value.get<std::string>();
+        } else if (key == "container_id") {
+            s.container_ids = exact(value, "container_id", is_container_id,
+                                    "a full container id (64 lowercase hex digits)");
+        } else if (key == "container_name") {
+            s.container_names = exact(
+                value, "container_name", [](const std::string& n) { return !n.empty() && n.size() <= 256; },
+                "a container name (1 to 256 bytes)");
+        } else if (key == "container_runtime") {
+            s.container_runtimes = exact(value, "container_runtime", is_runtime,
+                                         "a runtime name (docker, podman, containerd, cri-o, cri, nspawn, "
+                                         "lxc, libvirt-lxc) or none");
         } else if (key == "descendants_of") {
             s.descendants_of = numbers<Pid>(value, "descendants_of", 0x3fffffff);
         } else if (key == "stats_interval") {
@@ -145,7 +185,7 @@ bool Subscription::wants(EventKind k) const {
 }
 
 bool Subscription::matches(const Event& e, std::string_view filename, std::string_view cgroup_path,
-                           const ProcessTable& table) const {
+                           const Container* container, const ProcessTable& table) const {
     MatchFacts f;
     f.kind = e.kind;
     f.uid = e.uid;
@@ -154,6 +194,7 @@ bool Subscription::matches(const Event& e, std::string_view filename, std::strin
     f.comm = e.comm;
     f.filename = filename;
     f.cgroup_path = cgroup_path;
+    f.container = container;
     return matches(f, table);
 }
 
@@ -166,6 +207,23 @@ bool Subscription::matches(const MatchFacts& e, const ProcessTable& table) const
         return false;
     if (!cgroup_prefix.empty() && !in_cgroup(e.cgroup_path, cgroup_prefix))
         return false;
+    if (!container_ids.empty() || !container_names.empty() || !container_runtimes.empty()) {
+        Container parsed;
+        const Container* container = e.container;
+        if (!container && !e.cgroup_path.empty()) {
+            parsed = parse_container(e.cgroup_path);
+            container = &parsed;
+        }
+        if (!container_ids.empty() && !any_of_exact(container_ids, container ? container->id : ""))
+            return false;
+        if (!container_names.empty() && !any_of_exact(container_names, container ? container->name : ""))
+            return false;
+        if (!container_runtimes.empty()) {
+            std::string_view runtime = container && !container->runtime.empty() ? container->runtime : "none";
+            if (!any_of_exact(container_runtimes, runtime))
+                return false;
+        }
+    }
     auto below = [&](Pid root) {
         if (!e.chain) // live: the table as it is now
             return e.ppid != 0 && table.descends_from(e.ppid, root);
@@ -195,6 +253,9 @@ nlohmann::ordered_json Subscription::to_json() const {
     j["filename"] = filename_globs;
     j["cgroup"] = cgroup_prefix;
     j["descendants_of"] = descendants_of;
+    j["container_id"] = container_ids;
+    j["container_name"] = container_names;
+    j["container_runtime"] = container_runtimes;
     j["stats_interval"] = stats_interval_s;
     return j;
 }

@@ -2,6 +2,7 @@
 // (docs/protocol.md): {"type":"subscribe", ...}, {"type":"stats"} and {"type":"snapshot"}.
 #pragma once
 
+#include "container_ids.hpp"
 #include "event.hpp"
 #include "process_table.hpp"
 
@@ -24,6 +25,9 @@ struct MatchFacts {
     std::string_view comm;
     std::string_view filename; // exec: the path run; else the image the table knows
     std::string_view cgroup_path;
+    // Live: what the cgroup path names (CgroupPaths' cache). Null on a kept
+    // line: parsed from cgroup_path when a filter asks.
+    const Container* container = nullptr;
     // The parent chain as the table knew it when the line was made (kept
     // lines); unset: ask the table now. `chain_cut`: the chain stops short.
     std::optional<std::span<const Pid>> chain;
@@ -44,11 +48,15 @@ struct Subscription {
     std::vector<std::string> filename_globs; // exec: the path run; else the image the table knows
     std::string cgroup_prefix;               // cgroup2 path, it and below (whole components); empty: any
     std::vector<Pid> descendants_of;         // the pid itself counts; empty: any
-    unsigned stats_interval_s = 0;           // 0: stats only on request
+    // From the cgroup path (container_ids.hpp), exact; empty: any.
+    std::vector<std::string> container_ids;      // 64 lowercase hex
+    std::vector<std::string> container_names;    // nspawn / lxc names
+    std::vector<std::string> container_runtimes; // "docker", ...; "none": not in a container
+    unsigned stats_interval_s = 0;               // 0: stats only on request
 
     bool wants(EventKind k) const;
     bool matches(const Event& e, std::string_view filename, std::string_view cgroup_path,
-                 const ProcessTable& table) const;
+                 const Container* container, const ProcessTable& table) const;
     bool matches(const MatchFacts& f, const ProcessTable& table) const;
     nlohmann::ordered_json to_json() const;
 };

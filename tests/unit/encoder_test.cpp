@@ -148,6 +148,103 @@ TEST_CASE("lineage: keys and ancestors, nearest first", "[encoder]") {
     CHECK(j["ancestors"][1]["comm"] == "systemd");
 }
 
+TEST_CASE("exec lines carry the parent's argv, bounded, redacted and escaped like argv", "[encoder]") {
+    ProcessInfo self, parent;
+    self.pid = 42;
+    parent.pid = 7;
+    parent.comm = "bash";
+    parent.args = std::string("bash\0-c\0--password=x\0b\xff\0", 24);
+    SECTION("whole") {
+        Lineage l{&self, &parent, nullptr, {}};
+        auto j = encode(test::exec_record(42, 7, "echo", "/bin/echo", "e\0"sv), l, {"^--password="});
+        CHECK(j["parent_argv"] == json::array({"bash", "-c", "[REDACTED]", "b\\xff"}));
+        CHECK(j["parent_argv_truncated"] == false);
+        CHECK(j["parent_argv_redacted"] == true);
+        CHECK(j["parent_argv_escaped"] == json::array({3}));
+        CHECK_FALSE(j["ancestors"].is_array()); // no ancestors given: none written
+    }
+    SECTION("cut at 1 KiB: the head, flagged") {
+        parent.args = "sh" + std::string(1, '\0') + std::string(2000, 'a') + std::string(1, '\0');
+        Lineage l{&self, &parent, nullptr, {}};
+        auto j = encode(test::exec_record(42, 7, "echo", "/bin/echo", "e\0"sv), l);
+        REQUIRE(j["parent_argv"].size() == 2);
+        CHECK(j["parent_argv"][1] == std::string(Encoder::max_lineage_argv - 3, 'a'));
+        CHECK(j["parent_argv_truncated"] == true);
+    }
+    SECTION("already cut in the table: flagged") {
+        parent.args_truncated = true;
+        Lineage l{&self, &parent, nullptr, {}};
+        auto j = encode(test::exec_record(42, 7, "echo", "/bin/echo", "e\0"sv), l);
+        CHECK(j["parent_argv_truncated"] == true);
+    }
+    SECTION("unknown (a kernel thread, fork-map mode): absent; never on fork and exit lines") {
+        ProcessInfo kthread;
+        kthread.pid = 2;
+        Lineage none{&self, &kthread, nullptr, {}};
+        CHECK_FALSE(
+            encode(test::exec_record(42, 2, "echo", "/bin/echo", "e\0"sv), none).contains("parent_argv"));
+        Lineage l{&self, &parent, nullptr, {}};
+        CHECK_FALSE(encode(test::fork_record(42, 7, "bash"), l).contains("parent_argv"));
+        CHECK_FALSE(encode(test::exit_record(42, 7, "echo", 0), l).contains("parent_argv"));
+    }
+}
+
+TEST_CASE("--ancestor-argv puts argv on each ancestor entry, and a changed argv is not served from cache",
+          "[encoder]") {
+    ProcessInfo self, parent, grandparent;
+    self.pid = 42;
+    parent.pid = 7;
+    parent.comm = "bash";
+    parent.args = std::string("bash\0-i\0", 8);
+    grandparent.pid = 1;
+    grandparent.comm = "init";
+    std::vector<const ProcessInfo*> ancestors{&parent, &grandparent};
+    Lineage l{&self, &parent, &ancestors, {}};
+    auto bytes = test::exec_record(42, 7, "echo", "/bin/echo", "e\0"sv);
+    Event e = std::get<Event>(decode_record(bytes.data(), bytes.size()));
+    {
+        Encoder off(clock_2026, {});
+        json j = json::parse(off.encode(e, l));
+        CHECK_FALSE(j["ancestors"][0].contains("argv"));
+    }
+    Encoder on(clock_2026, {}, true);
+    json j = json::parse(on.encode(e, l));
+    CHECK(j["ancestors"][0]["argv"] == json::array({"bash", "-i"}));
+    CHECK(j["ancestors"][0]["argv_truncated"] == false);
+    CHECK_FALSE(j["ancestors"][1].contains("argv")); // none known
+    parent.args = std::string("bash\0-l\0", 8);
+    j = json::parse(on.encode(e, l));
+    CHECK(j["ancestors"][0]["argv"] == json::array({"bash", "-l"}));
+}
+
+TEST_CASE("container members come from the parsed cgroup path, on every line type", "[encoder]") {
+    const std::string id = "4f797c539e6c745de61a93ca3ff892358ecbcaccd8414d5db545c38428142970";
+    const std::string path =
+        "/kubepods.slice/kubepods-besteffort.slice/"
+        "kubepods-besteffort-pod2e0e4d6b_1b5f_4d63_9a5e_7e3b7fd2e0a1.slice/cri-containerd-" +
+        id + ".scope";
+    Container k8s = parse_container(path);
+    Lineage l{nullptr, nullptr, nullptr, path, &k8s};
+    for (const auto& bytes : {test::exec_record(42, 7, "echo", "/bin/echo", "e\0"sv),
+                              test::fork_record(42, 7, "bash"), test::exit_record(42, 7, "echo", 0)}) {
+        auto j = encode(bytes, l);
+        CHECK(j["container_runtime"] == "containerd");
+        CHECK(j["container_id"] == id);
+        CHECK(j["pod_uid"] == "2e0e4d6b-1b5f-4d63-9a5e-7e3b7fd2e0a1");
+        CHECK_FALSE(j.contains("container_name"));
+    }
+    Container box = parse_container("/machine.slice/systemd-nspawn@box.service/payload");
+    Lineage named{nullptr, nullptr, nullptr, "/machine.slice/systemd-nspawn@box.service/payload", &box};
+    auto j = encode(test::exec_record(42, 7, "echo", "/bin/echo", "e\0"sv), named);
+    CHECK(j["container_runtime"] == "nspawn");
+    CHECK(j["container_name"] == "box");
+    CHECK_FALSE(j.contains("container_id"));
+    CHECK_FALSE(j.contains("pod_uid"));
+    auto host = encode(test::exec_record(42, 7, "echo", "/bin/echo", "e\0"sv),
+                       Lineage{nullptr, nullptr, nullptr, "/"});
+    CHECK_FALSE(host.contains("container_runtime"));
+}
+
 TEST_CASE("a nonsense kernel time saturates instead of overflowing", "[encoder]") {
     // Found by tests/fuzz/record_fuzz: ktime near 2^64 overflowed int64.
     CHECK(clock_2026.rfc3339(~0ull) == "2262-04-11T23:47:16.854775807Z");
@@ -166,12 +263,18 @@ TEST_CASE("every line the encoder writes follows proto/stream.schema.json", "[en
     parent.start_ticks = 100;
     parent.comm = "b\xff";
     parent.filename = "/usr/bin/bash";
+    parent.args = std::string("bash\0--password=y\0\xfe\0", 20);
     std::vector<const ProcessInfo*> ancestors{&parent};
     std::vector<const ProcessInfo*> none;
-    Lineage full{&self, &parent, &ancestors, "/system.slice/x.service"};
+    const std::string k8s_path = "/kubepods/burstable/pod2e0e4d6b-1b5f-4d63-9a5e-7e3b7fd2e0a1/"
+                                 "4f797c539e6c745de61a93ca3ff892358ecbcaccd8414d5db545c38428142970";
+    Container k8s = parse_container(k8s_path);
+    Container box = parse_container("/machine.slice/machine-b\\xffx.scope");
+    Lineage full{&self, &parent, &ancestors, k8s_path, &k8s};
+    Lineage named{&self, &parent, &ancestors, "/machine.slice/machine-b\\xffx.scope", &box};
     Lineage bare{nullptr, nullptr, &none, {}};
     Lineage known{&self, &parent, nullptr, "/"}; // fork and exit lines carry no ancestors
-    Encoder enc(clock_2026, {"^--password="});
+    Encoder enc(clock_2026, {"^--password="}, true);
     std::vector<std::string> lines;
     auto add = [&](const std::vector<char>& bytes, const Lineage& l) {
         auto r = decode_record(bytes.data(), bytes.size());
@@ -181,6 +284,8 @@ TEST_CASE("every line the encoder writes follows proto/stream.schema.json", "[en
     add(test::exec_record(42, 7, "echo", "/bin/echo", "/bin/echo\0--password=x\0\xff\0"sv), full);
     add(test::exec_record(42, 7, "e\xfe", "/bin/\xff", "/bin/echo\0cut"sv, 9000), bare);
     add(test::exec_record(1, 0, "x", "/x", ""), bare);
+    add(test::exec_record(42, 7, "echo", "/bin/echo", "e\0"sv), named);
+    add(test::fork_record(10, 9, "bash"), Lineage{&self, &parent, nullptr, k8s_path, &k8s});
     add(test::fork_record(10, 9, "bash"), known);
     add(test::fork_record(10, 0, ""), {});
     add(test::exit_record(5, 1, "sh", 3 << 8), known);

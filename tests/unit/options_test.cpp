@@ -53,6 +53,26 @@ TEST_CASE("defaults", "[options]") {
     CHECK(r.options->ring_size == 8u << 20);
     CHECK(r.options->latency_us == 1000);
     CHECK(r.options->ancestors_depth == 64);
+    CHECK_FALSE(r.options->ancestor_argv);
+}
+
+TEST_CASE("--ancestor-argv turns it on; the config file says true or false", "[options]") {
+    TempConfig empty("");
+    auto on = parse({"--config=" + empty.path, "--ancestor-argv"});
+    REQUIRE(on.options);
+    CHECK(on.options->ancestor_argv);
+    TempConfig conf("ancestor-argv = true\n");
+    auto from_file = parse({"--config=" + conf.path});
+    REQUIRE(from_file.options);
+    CHECK(from_file.options->ancestor_argv);
+    TempConfig no("ancestor-argv = false\n");
+    auto off = parse({"--config=" + no.path});
+    REQUIRE(off.options);
+    CHECK_FALSE(off.options->ancestor_argv);
+    TempConfig bad("ancestor-argv = maybe\n");
+    auto r = parse({"--config=" + bad.path});
+    CHECK_FALSE(r.options);
+    CHECK(r.text.find("ancestor-argv") != std::string::npos);
 }
 
 TEST_CASE("a missing explicit config file is an error", "[options]") {

@@ -30,37 +30,37 @@ TEST_CASE("subscribe filters by type, uid, globs, cgroup and subtree", "[subscri
     ProcessTable table{ProcReader("/nonexistent")};
     auto s = sub(R"({"type":"subscribe","events":["exec"],"uid":[1000],"comm":"ba*","filename":["/usr/bin/*"],
                      "cgroup":"/user.slice/"})");
-    CHECK(s.matches(exec(5, 1, 1000, "bash"), "/usr/bin/bash", "/user.slice/u.scope", table));
-    CHECK_FALSE(s.matches(exec(5, 1, 0, "bash"), "/usr/bin/bash", "/user.slice/u.scope", table));
-    CHECK_FALSE(s.matches(exec(5, 1, 1000, "sh"), "/usr/bin/bash", "/user.slice/u.scope", table));
-    CHECK_FALSE(s.matches(exec(5, 1, 1000, "bash"), "/bin/bash", "/user.slice/u.scope", table));
-    CHECK_FALSE(s.matches(exec(5, 1, 1000, "bash"), "/usr/bin/bash", "/system.slice/x", table));
+    CHECK(s.matches(exec(5, 1, 1000, "bash"), "/usr/bin/bash", "/user.slice/u.scope", nullptr, table));
+    CHECK_FALSE(s.matches(exec(5, 1, 0, "bash"), "/usr/bin/bash", "/user.slice/u.scope", nullptr, table));
+    CHECK_FALSE(s.matches(exec(5, 1, 1000, "sh"), "/usr/bin/bash", "/user.slice/u.scope", nullptr, table));
+    CHECK_FALSE(s.matches(exec(5, 1, 1000, "bash"), "/bin/bash", "/user.slice/u.scope", nullptr, table));
+    CHECK_FALSE(s.matches(exec(5, 1, 1000, "bash"), "/usr/bin/bash", "/system.slice/x", nullptr, table));
     Event fork = exec(5, 1, 1000, "bash");
     fork.kind = EventKind::fork;
-    CHECK_FALSE(s.matches(fork, "/usr/bin/bash", "/user.slice/u.scope", table));
+    CHECK_FALSE(s.matches(fork, "/usr/bin/bash", "/user.slice/u.scope", nullptr, table));
 }
 
 TEST_CASE("cgroup matches the path and below it, on whole components", "[subscription]") {
     ProcessTable table{ProcReader("/nonexistent")};
     auto e = exec(5, 1, 0, "x");
     auto s = sub(R"({"type":"subscribe","cgroup":"/system.slice"})");
-    CHECK(s.matches(e, "", "/system.slice", table));
-    CHECK(s.matches(e, "", "/system.slice/x.service", table));
-    CHECK_FALSE(s.matches(e, "", "/system.slice2", table));
-    CHECK_FALSE(s.matches(e, "", "/system.slice-other/x", table));
-    CHECK_FALSE(s.matches(e, "", "/system", table));
-    CHECK_FALSE(s.matches(e, "", "", table)); // unknown cgroup
+    CHECK(s.matches(e, "", "/system.slice", nullptr, table));
+    CHECK(s.matches(e, "", "/system.slice/x.service", nullptr, table));
+    CHECK_FALSE(s.matches(e, "", "/system.slice2", nullptr, table));
+    CHECK_FALSE(s.matches(e, "", "/system.slice-other/x", nullptr, table));
+    CHECK_FALSE(s.matches(e, "", "/system", nullptr, table));
+    CHECK_FALSE(s.matches(e, "", "", nullptr, table)); // unknown cgroup
     auto slash = sub(R"({"type":"subscribe","cgroup":"/system.slice/"})");
-    CHECK(slash.matches(e, "", "/system.slice/x.service", table));
-    CHECK_FALSE(slash.matches(e, "", "/system.slice2", table));
+    CHECK(slash.matches(e, "", "/system.slice/x.service", nullptr, table));
+    CHECK_FALSE(slash.matches(e, "", "/system.slice2", nullptr, table));
     auto root = sub(R"({"type":"subscribe","cgroup":"/"})");
-    CHECK(root.matches(e, "", "/user.slice", table));
+    CHECK(root.matches(e, "", "/user.slice", nullptr, table));
 }
 
 TEST_CASE("an empty subscribe sees everything", "[subscription]") {
     ProcessTable table{ProcReader("/nonexistent")};
     auto s = sub(R"({"type":"subscribe"})");
-    CHECK(s.matches(exec(5, 1, 0, "x"), "", "", table));
+    CHECK(s.matches(exec(5, 1, 0, "x"), "", "", nullptr, table));
 }
 
 TEST_CASE("invalid requests get a reason", "[subscription]") {
@@ -126,4 +126,50 @@ TEST_CASE("subscribe with since names the stream it counts", "[subscription]") {
           "since must be a seq: a number from 0 to 18446744073709551615");
     CHECK(error_of(R"({"type":"subscribe","since":1,"stream_id":7})") ==
           "stream_id must be a string (hello.stream_id)");
+}
+
+TEST_CASE("subscribe filters by container id, name and runtime, exactly", "[subscription]") {
+    ProcessTable table{ProcReader("/nonexistent")};
+    const std::string id(64, 'a'), other(64, 'b');
+    const std::string docker_path = "/system.slice/docker-" + id + ".scope";
+    Container docker = parse_container(docker_path);
+    Container box = parse_container("/machine.slice/systemd-nspawn@box.service/payload");
+    Event e = exec(5, 1, 0, "sh");
+
+    auto by_id = sub(R"({"type":"subscribe","container_id":")" + id + "\"}");
+    CHECK(by_id.matches(e, "/bin/sh", docker_path, &docker, table));
+    CHECK_FALSE(by_id.matches(e, "/bin/sh", "/", nullptr, table));
+    CHECK_FALSE(by_id.matches(e, "/bin/sh", "", &box, table));
+    auto two = sub(R"({"type":"subscribe","container_id":[")" + other + "\",\"" + id + "\"]}");
+    CHECK(two.matches(e, "/bin/sh", docker_path, &docker, table));
+
+    auto by_name = sub(R"({"type":"subscribe","container_name":"box"})");
+    CHECK(by_name.matches(e, "/bin/sh", "", &box, table));
+    CHECK_FALSE(by_name.matches(e, "/bin/sh", docker_path, &docker, table));
+
+    auto by_runtime = sub(R"({"type":"subscribe","container_runtime":["nspawn","podman"]})");
+    CHECK(by_runtime.matches(e, "/bin/sh", "", &box, table));
+    CHECK_FALSE(by_runtime.matches(e, "/bin/sh", docker_path, &docker, table));
+    CHECK_FALSE(by_runtime.matches(e, "/bin/sh", "/", nullptr, table));
+    auto host = sub(R"({"type":"subscribe","container_runtime":"none"})");
+    CHECK(host.matches(e, "/bin/sh", "/", nullptr, table));
+    CHECK_FALSE(host.matches(e, "/bin/sh", docker_path, &docker, table));
+    CHECK(by_id.to_json()["container_id"] == nlohmann::json::array({id}));
+    auto any = sub(R"({"type":"subscribe","container_id":[]})"); // as for uid, comm, ...: any
+    CHECK(any.matches(e, "/bin/sh", "/", nullptr, table));
+}
+
+TEST_CASE("a container filter that can match nothing is refused with the reason", "[subscription]") {
+    CHECK(error_of(R"({"type":"subscribe","container_id":"abc"})").find("64 lowercase hex") !=
+          std::string::npos);
+    CHECK(error_of(R"({"type":"subscribe","container_id":")" + std::string(64, 'A') + "\"}")
+              .find("64 lowercase hex") != std::string::npos);
+    std::vector<std::string> many(65, std::string(64, 'a'));
+    CHECK(error_of(R"({"type":"subscribe","container_id":)" + nlohmann::json(many).dump() + "}")
+              .find("at most 64") != std::string::npos);
+    CHECK(error_of(R"({"type":"subscribe","container_id":5})").find("string") != std::string::npos);
+    CHECK(error_of(R"({"type":"subscribe","container_runtime":"Docker!"})").find("runtime") !=
+          std::string::npos);
+    CHECK(error_of(R"({"type":"subscribe","container_name":""})").find("container name") !=
+          std::string::npos);
 }
