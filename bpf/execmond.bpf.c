@@ -16,6 +16,8 @@
  * bpf_core_field_exists() for sched_process_exit's group_dead argument.
  */
 #include "execmond_common.bpf.h"
+#include "exit_usage.bpf.h"
+#include "exec_failed.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -121,6 +121,7 @@ int BPF_PROG(exit_btf_file, struct task_struct *task)
 		e->exit_code = wait_status(BPF_CORE_READ(sig, flags), BPF_CORE_READ(sig, group_exit_code),
 					   BPF_CORE_READ(leader, exit_code));
 		e->reserved1 = 0;
+		read_exit_usage(e, task, leader, e->hdr.ktime_ns);
 		submit(e);
 	} else {
 		count_drop(EXECMOND_REC_EXIT);

@@ -164,6 +164,7 @@ int exit_fork_map(void *ctx)
 			e->hdr.unknown |= EXECMOND_UNKNOWN_EXIT_CODE;
 			e->exit_code = 0;
 			e->reserved1 = 0;
+			clear_exit_usage(e);
 			submit(e);
 		} else {
 			count_drop(EXECMOND_REC_EXIT);

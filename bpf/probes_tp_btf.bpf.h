@@ -154,6 +154,7 @@ int BPF_PROG(exit_btf, struct task_struct *task)
 		e->hdr.ktime_ns = bpf_ktime_get_ns();
 		e->exit_code = wait_status(sig->flags, sig->group_exit_code, leader->exit_code);
 		e->reserved1 = 0;
+		read_exit_usage(e, task, leader, e->hdr.ktime_ns);
 		submit(e);
 	} else {
 		count_drop(EXECMOND_REC_EXIT);

@@ -3,6 +3,7 @@
 #include "execmond_event.h"
 
 #include <cstring>
+#include <unistd.h>
 
 namespace execmond {
 
@@ -37,6 +38,41 @@ void decode_header(const execmond_header& h, const char* bytes, Event& e) {
     e.euid_known = !(h.unknown & EXECMOND_UNKNOWN_EUID);
     e.args_known = !(h.unknown & EXECMOND_UNKNOWN_ARGS);
     e.exit_status_known = !(h.unknown & EXECMOND_UNKNOWN_EXIT_CODE);
+    e.usage_known = !(h.unknown & EXECMOND_UNKNOWN_USAGE);
+}
+
+__extension__ using Wide = unsigned __int128; // stime * rtime overflows 64 bits
+
+const uint64_t page_kib = [] {
+    long size = sysconf(_SC_PAGESIZE);
+    return static_cast<uint64_t>(size > 0 ? size : 4096) / 1024;
+}();
+
+// The exact runtime split by the tick samples' user:system ratio, as the
+// kernel's cputime_adjust() does for the rusage wait4() reports.
+void split_cputime(const execmond_exit& x, Event& e) {
+    uint64_t rtime = x.runtime_ns, utime = x.utime_ns, stime = x.stime_ns;
+    if (stime == 0) {
+        e.cpu_user_ns = rtime;
+        e.cpu_system_ns = 0;
+    } else if (utime == 0) {
+        e.cpu_user_ns = 0;
+        e.cpu_system_ns = rtime;
+    } else {
+        Wide sys = static_cast<Wide>(stime) * rtime / (static_cast<Wide>(stime) + utime);
+        e.cpu_system_ns = static_cast<uint64_t>(sys);
+        e.cpu_user_ns = rtime - e.cpu_system_ns;
+    }
+}
+
+void decode_usage(const execmond_exit& x, Event& e) {
+    if (!e.usage_known)
+        return;
+    e.duration_ns = x.duration_ns;
+    split_cputime(x, e);
+    e.max_rss_kib = x.maxrss_pages * page_kib;
+    e.voluntary_ctxt_switches = x.nvcsw;
+    e.nonvoluntary_ctxt_switches = x.nivcsw;
 }
 
 } // namespace
@@ -98,6 +134,29 @@ std::variant<Event, DecodeError> decode_record(const void* data, size_t size) {
         std::memcpy(&x, bytes, sizeof(x));
         e.kind = EventKind::exit;
         e.exit_status = e.exit_status_known ? x.exit_code : 0;
+        decode_usage(x, e);
+        return e;
+    }
+    case EXECMOND_REC_EXEC_FAILED: {
+        execmond_exec_failed x;
+        if (size < sizeof(x))
+            return DecodeError{"exec_failed record has " + std::to_string(size) + " bytes"};
+        std::memcpy(&x, bytes, sizeof(x));
+        size_t fn = x.filename_len, args = x.args_len;
+        if (fn > EXECMOND_FILENAME_MAX || args > EXECMOND_FAILED_ARGS_MAX || sizeof(x) + fn + args != size)
+            return DecodeError{"exec_failed record lengths (filename " + std::to_string(fn) + ", args " +
+                               std::to_string(args) + ") do not match its " + std::to_string(size) +
+                               " bytes"};
+        if (x.error >= 0 || x.error < -4095)
+            return DecodeError{"exec_failed record has return value " + std::to_string(x.error) +
+                               ", not an error"};
+        e.kind = EventKind::exec_failed;
+        const char* payload = bytes + sizeof(x);
+        e.filename = bounded(payload, fn);
+        e.args = std::string_view(payload + fn, args);
+        e.argc = x.argc;
+        e.args_truncated = (x.flags & EXECMOND_FAILED_ARGS_TRUNCATED) != 0;
+        e.exec_errno = -x.error;
         return e;
     }
     default:

@@ -37,6 +37,7 @@ ProbeConfig probe_config(const Options& o) {
     c.ring_size = o.ring_size;
     c.wakeup_bytes = o.wakeup_bytes;
     c.follow = !o.follow.empty();
+    c.exec_failures = o.exec_failures;
     return c;
 }
 
@@ -141,7 +142,8 @@ void Daemon::report_kernel_drops() {
     last_drop_check_ = std::chrono::steady_clock::now();
     LostCounts now = probes_->drops();
     LostCounts delta{now.fork - kernel_lost_reported_.fork, now.exec - kernel_lost_reported_.exec,
-                     now.exit - kernel_lost_reported_.exit};
+                     now.exit - kernel_lost_reported_.exit,
+                     now.exec_failed - kernel_lost_reported_.exec_failed};
     if (delta.total() == 0)
         return;
     kernel_lost_reported_ = now;

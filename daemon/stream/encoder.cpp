@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 namespace execmond {
@@ -22,7 +23,10 @@ const JsonKey k_type("type"), k_time("time"), k_ktime_ns("ktime_ns"), k_pid("pid
     k_fork_ppid("fork_ppid"), k_ns_pid("ns_pid"), k_pidns("pidns"), k_cgroup_id("cgroup_id"),
     k_cgroup("cgroup"), k_parent_source("parent_source"), k_ancestors("ancestors"),
     k_start_ktime_ns("start_ktime_ns"), k_start_time("start_time"), k_kernel_thread("kernel_thread"),
-    k_known_from("known_from");
+    k_known_from("known_from"), k_duration_ns("duration_ns"), k_cpu_user_ns("cpu_user_ns"),
+    k_cpu_system_ns("cpu_system_ns"), k_max_rss_kib("max_rss_kib"),
+    k_voluntary_ctxt_switches("voluntary_ctxt_switches"),
+    k_nonvoluntary_ctxt_switches("nonvoluntary_ctxt_switches"), k_errno("errno");
 
 // ProcessInfo::key() without allocating: "pid:start_ticks".
 std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
@@ -34,6 +38,18 @@ std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
 }
 
 } // namespace
+
+// "ENOENT"; the number, as text, for an error glibc has no name for.
+void Encoder::write_errno(int err) const {
+    const char* name = strerrorname_np(err);
+    if (name) {
+        writer_->string(name);
+        return;
+    }
+    std::array<char, 16> buf;
+    auto end = std::to_chars(buf.data(), buf.data() + buf.size(), err).ptr;
+    writer_->string(std::string_view(buf.data(), static_cast<size_t>(end - buf.data())));
+}
 
 Encoder::Encoder(const BootClock& clock, const std::vector<std::string>& redact_patterns)
     : clock_(clock), redact_(redact_patterns), writer_(std::make_unique<JsonWriter>()) {}
@@ -267,6 +283,17 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
     }
     if (e.kind == EventKind::exec && e.args_known)
         write_argv(e.args, e.args_truncated, e.argc);
+    if (e.kind == EventKind::exec_failed) {
+        w.key(k_filename);
+        if (w.text(e.filename)) {
+            w.key(k_filename_escaped);
+            w.value(true);
+        }
+        // argc is left out: only the arguments copied are known.
+        write_argv(e.args, e.args_truncated, 0);
+        w.key(k_errno);
+        write_errno(e.exec_errno);
+    }
     if (e.kind == EventKind::exit && !e.exit_status_known) {
         // Unknown, not 0 (fork-map mode): null.
         w.key(k_exit_code);
@@ -286,6 +313,21 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
             w.key(k_core_dumped);
             w.value(true);
         }
+    }
+    if (e.kind == EventKind::exit && e.usage_known) {
+        // Left out, not 0, when the probes cannot read them (fork-map mode).
+        w.key(k_duration_ns);
+        w.value(e.duration_ns);
+        w.key(k_cpu_user_ns);
+        w.value(e.cpu_user_ns);
+        w.key(k_cpu_system_ns);
+        w.value(e.cpu_system_ns);
+        w.key(k_max_rss_kib);
+        w.value(e.max_rss_kib);
+        w.key(k_voluntary_ctxt_switches);
+        w.value(e.voluntary_ctxt_switches);
+        w.key(k_nonvoluntary_ctxt_switches);
+        w.value(e.nonvoluntary_ctxt_switches);
     }
 
     if (lineage.self) {

@@ -61,6 +61,7 @@ private:
     std::string_view time_text(KtimeNs boottime_ns) const;
     void write_ancestor(const ProcessInfo& a) const;
     void write_argv(std::string_view args, bool truncated, uint32_t argc) const;
+    void write_errno(int err) const;
     std::string take_line() const; // the document written, as one line
 
     const BootClock& clock_;

@@ -29,6 +29,7 @@ struct PipelineCounters {
     uint64_t fork = 0;
     uint64_t exec = 0;
     uint64_t exit = 0;
+    uint64_t exec_failed = 0;
     uint64_t decode_errors = 0;
     uint64_t duplicate_exits = 0; // second exit records of one process, dropped
     uint64_t lines = 0;           // event lines encoded (each once, whatever the clients)

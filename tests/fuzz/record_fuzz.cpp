@@ -43,11 +43,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || j["type"] != to_string(e.kind))
         std::abort();
+    if (e.kind == EventKind::exit) {
+        // Usage the probes could not read (fork-map mode) is left out, not 0;
+        // a record that has it shows all of it.
+        for (const char* k : {"duration_ns", "cpu_user_ns", "cpu_system_ns", "max_rss_kib",
+                              "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"})
+            if (j.contains(k) != e.usage_known)
+                std::abort();
+    }
+    if (e.kind == EventKind::exec_failed && (!j.contains("errno") || !j["errno"].is_string()))
+        std::abort();
     if (e.kind == EventKind::exec && !e.args_known) {
         // Fork-map records do not carry argv: it must be left out, not invented.
         if (j.contains("argv") || j.contains("argv_truncated") || j.contains("argc"))
             std::abort();
-    } else if (e.kind == EventKind::exec) {
+    } else if (e.kind == EventKind::exec || e.kind == EventKind::exec_failed) {
         // argv, counted from the bytes themselves: one element per NUL, and
         // one more for a final fragment without one.
         const std::string_view args = e.args;

@@ -111,6 +111,37 @@ TEST_CASE("exit record -> exit_code and signal", "[encoder]") {
     }
 }
 
+TEST_CASE("exit record -> resource usage, absent when unknown", "[encoder]") {
+    auto j = encode(test::exit_usage_record(5, 1, "burn"));
+    CHECK(j["duration_ns"] == 712'000'000);
+    CHECK(j["cpu_user_ns"] == 300'500'000);
+    CHECK(j["cpu_system_ns"] == 300'500'000);
+    CHECK(j["max_rss_kib"] == 12608 * (sysconf(_SC_PAGESIZE) / 1024));
+    CHECK(j["voluntary_ctxt_switches"] == 3);
+    CHECK(j["nonvoluntary_ctxt_switches"] == 17);
+    auto rec = test::exit_usage_record(5, 1, "burn");
+    test::set_unknown(rec, EXECMOND_UNKNOWN_USAGE);
+    auto unknown = encode(rec);
+    for (const char* k : {"duration_ns", "cpu_user_ns", "cpu_system_ns", "max_rss_kib",
+                          "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"})
+        CHECK_FALSE(unknown.contains(k));
+}
+
+TEST_CASE("exec_failed record -> filename, argv and the errno's name", "[encoder]") {
+    auto j = encode(test::exec_failed_record(42, "sh", "/nope", "/nope\0-x\0"sv, -2));
+    CHECK(j["type"] == "exec_failed");
+    CHECK(j["filename"] == "/nope");
+    CHECK(j["argv"] == json::array({"/nope", "-x"}));
+    CHECK(j["argv_truncated"] == false);
+    CHECK_FALSE(j.contains("argc"));
+    CHECK(j["errno"] == "ENOENT");
+    CHECK(j["parent_source"] == "unknown");
+    CHECK(encode(test::exec_failed_record(42, "sh", "/x", "a\0"sv, -13))["errno"] == "EACCES");
+    CHECK(encode(test::exec_failed_record(42, "sh", "/x", "a\0"sv, -4000))["errno"] == "4000");
+    auto cut = encode(test::exec_failed_record(42, "sh", "/x", "a\0"sv, -2, EXECMOND_FAILED_ARGS_TRUNCATED));
+    CHECK(cut["argv_truncated"] == true);
+}
+
 TEST_CASE("fork record carries the parent's comm", "[encoder]") {
     auto j = encode(test::fork_record(10, 9, "bash"));
     CHECK(j["type"] == "fork");
@@ -185,6 +216,14 @@ TEST_CASE("every line the encoder writes follows proto/stream.schema.json", "[en
     add(test::fork_record(10, 0, ""), {});
     add(test::exit_record(5, 1, "sh", 3 << 8), known);
     add(test::exit_record(5, 1, "sh", 11 | 0x80), {});
+    add(test::exit_usage_record(5, 1, "burn"), known);
+    {
+        auto no_usage = test::exit_usage_record(5, 1, "burn");
+        test::set_unknown(no_usage, EXECMOND_UNKNOWN_USAGE | EXECMOND_UNKNOWN_EXIT_CODE);
+        add(no_usage, known);
+    }
+    add(test::exec_failed_record(42, "sh", "/nope", "/nope\0--password=x\0"sv, -2), known);
+    add(test::exec_failed_record(42, "sh", "/\xff", "a\0cut"sv, -4000, EXECMOND_FAILED_ARGS_TRUNCATED), {});
 
     std::string report = test::schema_report(lines);
     INFO(report);
