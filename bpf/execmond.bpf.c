@@ -18,6 +18,7 @@
 #include "execmond_common.bpf.h"
 #include "exit_usage.bpf.h"
 #include "exec_failed.bpf.h"
+#include "env.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -21,6 +21,9 @@
 #define EXECMOND_FILENAME_MAX 4096
 /* Bytes of the new image's argument area (NUL-separated argv) kept per exec. */
 #define EXECMOND_ARGS_MAX 8192
+/* Bytes of the new image's environment area copied per exec with --env (the
+ * daemon keeps only the allowlisted names: bpf/env.bpf.h). */
+#define EXECMOND_ENV_AREA_MAX 8192
 /* Highest CPU index the drop counters and scratch buffers are sized for. */
 #define EXECMOND_MAX_CPUS 4096
 
@@ -57,6 +60,7 @@ enum execmond_unknown {
 	EXECMOND_UNKNOWN_EXIT_CODE = 1 << 4, /* exit: exit_code */
 	/* exit: duration and resource usage (high bit: other sets add theirs below) */
 	EXECMOND_UNKNOWN_USAGE = 1 << 15,
+	EXECMOND_UNKNOWN_ENV = 1 << 14, /* exec: the environment area (fork-map mode) */
 };
 
 /* Common to all records: who, when, where. 80 bytes. */
@@ -86,7 +90,8 @@ struct execmond_fork {
 };
 
 /* A successful execve()/execveat(). Followed by `filename_len` bytes of
- * path (NUL included) and then `args_len` bytes of NUL-separated argv. */
+ * path (NUL included), then `args_len` bytes of NUL-separated argv, then
+ * `env_len` bytes of the environment area (only with --env). */
 struct execmond_exec {
 	struct execmond_header hdr;
 	__u32 old_tid; /* thread that called execve (sched_process_exec old_pid) */
@@ -96,7 +101,10 @@ struct execmond_exec {
 	__u16 args_len;
 	__u32 args_full_len; /* size of the whole argument area, to flag truncation */
 	__u32 argc;	     /* argument count as the kernel saw it (bprm->argc) */
-			     /* filename, then args follow: at most FILENAME_MAX + ARGS_MAX bytes */
+	__u16 env_len;	     /* bytes of the environment area that follow argv */
+	__u16 reserved1;
+	__u32 env_full_len; /* size of the whole area (0 without --env), to flag truncation */
+			     /* filename, args, env follow: at most FILENAME_MAX + ARGS_MAX + ENV_AREA_MAX */
 };
 
 /* The last thread of a process exited: one record per process. The header

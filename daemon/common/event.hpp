@@ -2,6 +2,8 @@
 // are valid only while the record is being handled.
 #pragma once
 
+#include "env_filter.hpp"
+
 #include <cstdint>
 #include <string_view>
 #include <sys/types.h>
@@ -42,6 +44,8 @@ struct Event {
     std::string_view filename;
     std::string_view args; // NUL-separated, as in the image's argument area
     bool args_truncated = false;
+    EnvKept env;            // --env: the allowlisted variables only (env_known)
+    bool env_known = false; // --env given, and the probes could read the area
 
     // exec_failed (--exec-failures): filename, args, args_truncated, argc as
     // the caller passed them, and the error execve() returned

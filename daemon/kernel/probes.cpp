@@ -437,6 +437,7 @@ Probes Probes::load(const ProbeConfig& config) {
     uint64_t wake = config.wakeup_bytes ? config.wakeup_bytes : config.ring_size / 4;
     raw->rodata->wakeup_bytes = std::min<uint64_t>(wake, config.ring_size / 2);
     raw->rodata->follow_enabled = config.follow;
+    raw->rodata->env_enabled = config.env;
     raw->rodata->tp = layout;
     if (int err = bpf_map__set_max_entries(raw->maps.events, static_cast<uint32_t>(config.ring_size)))
         fail("size ring buffer to " + std::to_string(config.ring_size) + " bytes", -err);

@@ -29,6 +29,7 @@ struct ProbeConfig {
     uint64_t wakeup_bytes = 0; // 0: a quarter of the ring
     bool follow = false;
     bool exec_failures = false; // load and attach bpf/exec_failed.bpf.h (needs tracefs)
+    bool env = false;           // copy each exec's environment area (bpf/env.bpf.h)
     uint32_t max_processes = 0; // sizes the pid-keyed maps; 0: from the kernel's limits
 };
 

@@ -1,5 +1,6 @@
 #include "record_decoder.hpp"
 
+#include "env_filter.hpp"
 #include "execmond_event.h"
 
 #include <cstring>
@@ -78,6 +79,12 @@ void decode_usage(const execmond_exit& x, Event& e) {
 } // namespace
 
 std::variant<Event, DecodeError> decode_record(const void* data, size_t size) {
+    static const std::vector<std::string> none;
+    return decode_record(data, size, none);
+}
+
+std::variant<Event, DecodeError> decode_record(const void* data, size_t size,
+                                               const std::vector<std::string>& env_allow) {
     // The ring gives 8-byte aligned records; still, copy the fixed parts out so
     // a fuzzer's unaligned input is no undefined behaviour.
     const auto* bytes = static_cast<const char*>(data);
@@ -107,11 +114,12 @@ std::variant<Event, DecodeError> decode_record(const void* data, size_t size) {
         if (size < sizeof(x))
             return DecodeError{"exec record has " + std::to_string(size) + " bytes"};
         std::memcpy(&x, bytes, sizeof(x));
-        size_t fn = x.filename_len, args = x.args_len;
-        if (fn > EXECMOND_FILENAME_MAX || args > EXECMOND_ARGS_MAX || sizeof(x) + fn + args != size)
+        size_t fn = x.filename_len, args = x.args_len, env = x.env_len;
+        if (fn > EXECMOND_FILENAME_MAX || args > EXECMOND_ARGS_MAX || env > EXECMOND_ENV_AREA_MAX ||
+            sizeof(x) + fn + args + env != size)
             return DecodeError{"exec record lengths (filename " + std::to_string(fn) + ", args " +
-                               std::to_string(args) + ") do not match its " + std::to_string(size) +
-                               " bytes"};
+                               std::to_string(args) + ", env " + std::to_string(env) + ") do not match its " +
+                               std::to_string(size) + " bytes"};
         e.kind = EventKind::exec;
         e.old_tid = x.old_tid;
         const char* payload = bytes + sizeof(x);
@@ -125,6 +133,11 @@ std::variant<Event, DecodeError> decode_record(const void* data, size_t size) {
             e.args = std::string_view(payload + fn, args);
             e.args_truncated = x.args_full_len > args;
         }
+        // Only the allowlisted entries survive this line: the Event keeps no
+        // view of the rest of the environment.
+        e.env_known = !env_allow.empty() && !(h.unknown & EXECMOND_UNKNOWN_ENV);
+        if (e.env_known)
+            e.env = filter_env(std::string_view(payload + fn + args, env), x.env_full_len > env, env_allow);
         return e;
     }
     case EXECMOND_REC_EXIT: {

@@ -38,6 +38,7 @@ ProbeConfig probe_config(const Options& o) {
     c.wakeup_bytes = o.wakeup_bytes;
     c.follow = !o.follow.empty();
     c.exec_failures = o.exec_failures;
+    c.env = !o.env.empty();
     return c;
 }
 
@@ -84,6 +85,7 @@ void Daemon::start() {
     probes_.emplace(Probes::load(probe_config(options_)));
     PipelineConfig pc;
     pc.ancestors_depth = options_.ancestors_depth;
+    pc.env_names = options_.env;
     if (probes_->parent_path() == ParentPath::fork_map)
         pc.reparent = [this](Pid child, Pid parent) {
             probes_->update_parent(child, parent);

@@ -1,7 +1,9 @@
 #include "options.hpp"
 
+#include "env_filter.hpp"
 #include "redactor.hpp"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <fstream>
@@ -35,6 +37,7 @@ po::options_description settings_description() {
         ("btf", po::value<std::string>(), "BTF file of this kernel (e.g. btfhub's) for the probes' CO-RE reads when the kernel has none")
         ("follow", po::value<std::vector<std::string>>()->composing(), "only report this pid and its descendants (repeatable)")
         ("ancestors-depth", po::value<std::string>(), "ancestors listed on each exec line, 0-64 (default 64)")
+        ("env", po::value<std::vector<std::string>>()->composing(), "show this environment variable of each exec'd program on its exec line (repeatable, at most 16)")
         ("exec-failures", po::value<std::string>()->implicit_value("true"), "also report execve() calls that fail, as exec_failed lines (in the config file: exec-failures = true; default false)")
         ("ring-size", po::value<std::string>(), "kernel ring buffer size, a power of two from 64K to 1G (default 8M)")
         ("latency-us", po::value<std::string>(), "longest a record may wait in the ring before the reader wakes (default 1000)")
@@ -122,6 +125,14 @@ Options to_options(const po::variables_map& vm) {
         o.follow.push_back(parse_number<pid_t>("follow", s, 1, 0x3fffffff));
     if (auto s = str("ancestors-depth"))
         o.ancestors_depth = parse_number<unsigned>("ancestors-depth", *s, 0, max_ancestors_depth);
+    for (const auto& s : list("env")) {
+        if (auto why = env_name_error(s); !why.empty())
+            throw BadValue("env", why);
+        if (std::find(o.env.begin(), o.env.end(), s) == o.env.end())
+            o.env.push_back(s);
+    }
+    if (o.env.size() > env_names_max)
+        throw BadValue("env", "at most " + std::to_string(env_names_max) + " names");
     if (auto s = str("exec-failures"))
         o.exec_failures = parse_bool("exec-failures", *s);
     if (auto s = str("ring-size")) {

@@ -26,7 +26,8 @@ const JsonKey k_type("type"), k_time("time"), k_ktime_ns("ktime_ns"), k_pid("pid
     k_known_from("known_from"), k_duration_ns("duration_ns"), k_cpu_user_ns("cpu_user_ns"),
     k_cpu_system_ns("cpu_system_ns"), k_max_rss_kib("max_rss_kib"),
     k_voluntary_ctxt_switches("voluntary_ctxt_switches"),
-    k_nonvoluntary_ctxt_switches("nonvoluntary_ctxt_switches"), k_errno("errno");
+    k_nonvoluntary_ctxt_switches("nonvoluntary_ctxt_switches"), k_errno("errno"), k_env("env"),
+    k_env_truncated("env_truncated");
 
 // ProcessInfo::key() without allocating: "pid:start_ticks".
 std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
@@ -283,6 +284,20 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
     }
     if (e.kind == EventKind::exec && e.args_known)
         write_argv(e.args, e.args_truncated, e.argc);
+    if (e.kind == EventKind::exec && e.env_known) {
+        // Only what the decoder kept: the --env names present, in the area's order.
+        w.key(k_env);
+        w.begin_object();
+        for (size_t i = 0; i < e.env.count; ++i) {
+            w.key_text(e.env.entries[i].name);
+            w.text(e.env.entries[i].value);
+        }
+        w.end_object();
+        if (e.env.truncated) {
+            w.key(k_env_truncated);
+            w.value(true);
+        }
+    }
     if (e.kind == EventKind::exec_failed) {
         w.key(k_filename);
         if (w.text(e.filename)) {

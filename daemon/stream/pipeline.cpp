@@ -10,7 +10,7 @@ Pipeline::Pipeline(PipelineConfig config, ProcessTable& table, CgroupPaths& cgro
     : config_(std::move(config)), table_(table), cgroups_(cgroups), encoder_(encoder), fanout_(fanout) {}
 
 void Pipeline::on_record(const void* data, size_t size) {
-    auto decoded = decode_record(data, size);
+    auto decoded = decode_record(data, size, config_.env_names);
     if (auto* err = std::get_if<DecodeError>(&decoded)) {
         if (counters_.decode_errors++ < 10)
             log::warning("bad record from the kernel: " + err->message);

@@ -14,12 +14,14 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace execmond {
 
 struct PipelineConfig {
     unsigned ancestors_depth = 64;
+    std::vector<std::string> env_names; // --env: kept of each exec's environment
     // Fork-map mode: the probes' parents are those at fork; take the current
     // one from the table and tell the kernel's map through this (else empty).
     std::function<void(Pid child, Pid parent)> reparent;

@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <algorithm>
 #include <catch2/catch_test_macros.hpp>
 #include <cstdio>
 #include <fstream>
@@ -56,6 +57,23 @@ TEST_CASE("defaults", "[options]") {
     CHECK_FALSE(r.options->exec_failures);
 }
 
+TEST_CASE("--env: repeatable names, duplicates once, at most 16, also from the config file", "[options]") {
+    TempConfig conf("env = SUDO_USER\n");
+    auto r = parse({"--config=" + conf.path, "--env", "LD_PRELOAD", "--env", "LD_PRELOAD"});
+    REQUIRE(r.options);
+    auto env = r.options->env;
+    std::sort(env.begin(), env.end());
+    CHECK(env == std::vector<std::string>{"LD_PRELOAD", "SUDO_USER"});
+    std::vector<std::string> many{"--config=" + conf.path};
+    for (int i = 0; i < 16; ++i) {
+        many.push_back("--env");
+        many.push_back("V" + std::to_string(i));
+    }
+    auto too_many = parse(many);
+    CHECK_FALSE(too_many.options);
+    CHECK(too_many.text.find("--env: at most 16 names") != std::string::npos);
+}
+
 TEST_CASE("--exec-failures: a flag on the command line, true/false in the config file", "[options]") {
     TempConfig empty("");
     auto flag = parse({"--config=" + empty.path, "--exec-failures"});
@@ -105,6 +123,8 @@ TEST_CASE("flag errors are one clear line and exit 2", "[options]") {
         {{"--follow", "0"}, "--follow: '0' is not a number from 1"},
         {{"--ancestors-depth", "65"}, "--ancestors-depth: '65' is not a number from 0 to 64"},
         {{"--exec-failures=maybe"}, "--exec-failures: 'maybe' is not one of true, false"},
+        {{"--env", "A=B"}, "--env: 'A=B' is not an environment variable name"},
+        {{"--env", ""}, "--env: an environment variable name cannot be empty"},
         {{"--redact", "(unclosed"}, "--redact: '(unclosed' is not a valid regular expression"},
         {{"--socket-mode", "999"}, "--socket-mode: '999' is not a number"},
         {{"--allow-group", "no-such-group-xyz"}, "no group named 'no-such-group-xyz'"},

@@ -76,6 +76,19 @@ inline std::vector<char> exit_record(__u32 pid, __u32 ppid, std::string_view com
     return bytes;
 }
 
+// An exec record with an environment area after argv (--env).
+inline std::vector<char> exec_env_record(__u32 pid, std::string_view args, std::string_view env,
+                                         __u32 env_full_len = 0) {
+    auto bytes = exec_record(pid, 1, "env", "/usr/bin/env", args);
+    auto* x = reinterpret_cast<execmond_exec*>(bytes.data());
+    x->env_len = static_cast<__u16>(env.size());
+    x->env_full_len = env_full_len ? env_full_len : static_cast<__u32>(env.size());
+    x->hdr.size = static_cast<__u32>(bytes.size() + env.size());
+    bytes.insert(bytes.end(), env.begin(), env.end());
+    reinterpret_cast<execmond_header*>(bytes.data())->size = static_cast<__u32>(bytes.size());
+    return bytes;
+}
+
 // What bpf/exec_failed.bpf.h writes: no parent, start time or pid namespace.
 inline std::vector<char> exec_failed_record(__u32 pid, std::string_view comm, std::string_view filename,
                                             std::string_view args, __s32 error, __u32 flags = 0) {
