@@ -3,7 +3,8 @@
  * --exec-failures: execve()/execveat() calls that return an error. The
  * attempted filename and argv are copied at syscall entry (the caller's own
  * memory, before the kernel looked at it) into a per-thread stash; the exit
- * of the same syscall reports the stash if the return is negative.
+ * of the same syscall reports the stash if the return is negative. What the
+ * entry could not read (a page not faulted in yet) is copied again at exit.
  *
  * Classic syscall tracepoints (tracefs, CONFIG_FTRACE_SYSCALLS): they fire
  * only for these two syscalls, where raw_syscalls' sys_enter/sys_exit would
@@ -36,8 +37,10 @@ struct syscall_exit_args {
  * area after the longest filename, and one more so that the verifier can
  * see every read in bounds without relating two offsets. */
 struct failed_stash {
-	__u32 armed; /* set at entry, cleared at exit */
-	__u32 reserved;
+	__u32 armed;	    /* set at entry, cleared at exit */
+	__u32 faulted;	    /* the entry's copy hit a page not yet faulted in */
+	__u64 filename_ptr; /* the caller's pointers, to copy again at exit */
+	__u64 argv_ptr;
 	struct execmond_exec_failed rec;
 	char data[EXECMOND_FILENAME_MAX + 2 * EXECMOND_FAILED_ARGS_MAX];
 };
@@ -97,8 +100,10 @@ static __always_inline void stash_args(struct failed_stash *s, const char *const
 			break;
 		}
 		n = bpf_probe_read_user_str(&s->data[fn + off], EXECMOND_FAILED_ARGS_MAX - off, arg);
-		if (n <= 0)
+		if (n <= 0) {
+			s->faulted = 1;
 			break;
+		}
 		off += n;
 		s->rec.argc++;
 		/* The last string filled what was left: it may have been cut. */
@@ -116,11 +121,25 @@ static __always_inline void stash_args(struct failed_stash *s, const char *const
 	s->rec.args_len = off > EXECMOND_FAILED_ARGS_MAX ? EXECMOND_FAILED_ARGS_MAX : off;
 }
 
+/* Copies filename and argv from the caller's memory into the stash. */
+static __always_inline void copy_exec_args(struct failed_stash *s, const char *filename,
+					   const char *const *argv)
+{
+	long n;
+
+	s->faulted = 0;
+	s->rec.flags = 0;
+	n = bpf_probe_read_user_str(s->data, EXECMOND_FILENAME_MAX, filename);
+	s->rec.filename_len = n > 0 ? n : 0;
+	if (n <= 0)
+		s->faulted = 1;
+	stash_args(s, argv);
+}
+
 static __always_inline int stash_exec(const char *filename, const char *const *argv)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct failed_stash *s;
-	long n;
 
 	if (!is_followed(pid_tgid >> 32))
 		return 0;
@@ -129,10 +148,9 @@ static __always_inline int stash_exec(const char *filename, const char *const *a
 		count_drop(EXECMOND_REC_EXEC_FAILED);
 		return 0;
 	}
-	s->rec.flags = 0;
-	n = bpf_probe_read_user_str(s->data, EXECMOND_FILENAME_MAX, filename);
-	s->rec.filename_len = n > 0 ? n : 0;
-	stash_args(s, argv);
+	s->filename_ptr = (__u64)filename;
+	s->argv_ptr = (__u64)argv;
+	copy_exec_args(s, filename, argv);
 	s->armed = 1;
 	return 0;
 }
@@ -152,6 +170,12 @@ static __always_inline int report_exec_failed(long ret)
 	s->armed = 0;
 	if (ret >= 0)
 		return 0;
+	/* BPF cannot fault pages in: a string the caller had not touched (a
+	 * literal of a freshly forked static binary) reads as nothing at entry.
+	 * The kernel has read them since, and a failed exec leaves the caller's
+	 * memory as it was: copy them again. */
+	if (s->faulted)
+		copy_exec_args(s, (const char *)s->filename_ptr, (const char *const *)s->argv_ptr);
 
 	h = &s->rec.hdr;
 	h->type = EXECMOND_REC_EXEC_FAILED;

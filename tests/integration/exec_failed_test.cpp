@@ -111,6 +111,27 @@ TEST_CASE("--exec-failures: a missing path, a non-executable file and a director
         CHECK(of_type(lines, "exec") == nullptr);
     }
 
+    // Strings the child never touched: literals of this binary, whose pages a
+    // fork does not map until they are read, so the entry copy cannot see
+    // them (BPF does not fault pages in); the exit copies them again.
+    pid_t literal = fork();
+    REQUIRE(literal >= 0);
+    if (literal == 0) {
+        char* const lit_argv[] = {const_cast<char*>("literal-arg0"), const_cast<char*>("literal-arg1"),
+                                  nullptr};
+        char* const lit_envp[] = {nullptr};
+        execve("/nonexistent-literal/path", lit_argv, lit_envp);
+        _exit(errno);
+    }
+    int literal_status = 0;
+    REQUIRE(waitpid(literal, &literal_status, 0) == literal);
+    auto literal_lines = lines_until_exit(c, literal);
+    const json* lf = of_type(literal_lines, "exec_failed");
+    REQUIRE(lf);
+    CHECK((*lf)["filename"] == "/nonexistent-literal/path");
+    CHECK((*lf)["argv"] == json::array({"literal-arg0", "literal-arg1"}));
+    CHECK((*lf)["errno"] == "ENOENT");
+
     // A successful exec: an exec line, no exec_failed line.
     Attempt ok = try_exec("/bin/true", {"true"});
     REQUIRE(ok.child_errno == 0);

@@ -113,8 +113,13 @@ def expect_usage(truth, line, mode, problems):
         problems.append(f"{name}: max_rss_kib {line['max_rss_kib']}, wait4 says {truth['maxrss_kib']}")
     cpu = line["cpu_user_ns"] + line["cpu_system_ns"]
     want = (truth["utime_us"] + truth["stime_us"]) * 1000
-    if abs(cpu - want) > 5_000_000:
-        problems.append(f"{name}: cpu_user_ns + cpu_system_ns {cpu}, wait4 says {want} (more than 5 ms apart)")
+    # Never more than wait4 reports (it counts the same runtime later; its figure
+    # is in whole µs); less by what the dying thread ran after the probe, which
+    # under qemu's emulation is milliseconds: tests/integration/usage_test.cpp
+    # holds the host to 5 ms.
+    if cpu > want + 1_000 or want - cpu > 5_000_000 + want // 4:
+        problems.append(f"{name}: cpu_user_ns + cpu_system_ns {cpu}, wait4 says {want} "
+                        "(more, or less by over 5 ms + 25 %)")
     for member, key in (("voluntary_ctxt_switches", "nvcsw"), ("nonvoluntary_ctxt_switches", "nivcsw")):
         if not 0 <= truth[key] - line[member] <= 4:
             problems.append(f"{name}: {member} {line[member]}, wait4 says {truth[key]}")
@@ -159,6 +164,11 @@ def check_case(case, mode, problems):
             problems.append(f"{name}: {kind} key {line.get('key')} is not the fork's {fork.get('key')}")
     if exec_.get("filename") != t["filename"]:
         problems.append(f"{name}: exec filename {exec_.get('filename')!r}, execve() got {t['filename']!r}")
+    if mode == "fork-map":
+        if "env" in exec_:
+            problems.append(f"{name}: fork-map exec has env {exec_['env']!r}, which it cannot read")
+    elif exec_.get("env") != {"KTEST_ENV": "seen"}:
+        problems.append(f"{name}: exec env {exec_.get('env')!r}, execve() got KTEST_ENV=seen (and one not asked for)")
     if mode == "fork-map":
         for member in ("argv", "euid", "egid", "argc"):
             if member in exec_:

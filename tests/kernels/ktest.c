@@ -552,6 +552,8 @@ int main(int argc, char **argv)
 		dargv[n++] = (char *)other_btf;
 	}
 	dargv[n++] = "--exec-failures";
+	dargv[n++] = "--env";
+	dargv[n++] = "KTEST_ENV";
 	for (int i = extra; i < argc && n < 62; i++)
 		dargv[n++] = argv[i];
 	dargv[n] = NULL;
@@ -609,6 +611,9 @@ int main(int argc, char **argv)
 	char *exit_argv[] = {(char *)self_path, "exit", "7", "two words", "", "x", NULL};
 	char *kill_argv[] = {(char *)self_path, "kill", NULL};
 	char *leader_argv[] = {(char *)self_path, "leader-first", "5", NULL};
+	/* The known cases' exec lines must show it (--env KTEST_ENV), and only it. */
+	setenv("KTEST_ENV", "seen", 1);
+	setenv("KTEST_ENV_NOT_ASKED", "hidden", 1);
 	known("exit", exit_argv);
 	known("kill", kill_argv);
 	known("leader-first", leader_argv);
