@@ -100,7 +100,12 @@ static __always_inline void stash_args(struct failed_stash *s, const char *const
 			break;
 		}
 		n = bpf_probe_read_user_str(&s->data[fn + off], EXECMOND_FAILED_ARGS_MAX - off, arg);
-		if (n <= 0) {
+		/* Some kernels (5.10) read an empty string as 0 bytes, not 1. */
+		if (n == 0) {
+			s->data[fn + off] = '\0';
+			n = 1;
+		}
+		if (n < 0) {
 			s->faulted = 1;
 			break;
 		}
@@ -130,8 +135,12 @@ static __always_inline void copy_exec_args(struct failed_stash *s, const char *f
 	s->faulted = 0;
 	s->rec.flags = 0;
 	n = bpf_probe_read_user_str(s->data, EXECMOND_FILENAME_MAX, filename);
+	if (n == 0) { /* an empty path, on kernels that read it as 0 bytes */
+		s->data[0] = '\0';
+		n = 1;
+	}
 	s->rec.filename_len = n > 0 ? n : 0;
-	if (n <= 0)
+	if (n < 0)
 		s->faulted = 1;
 	stash_args(s, argv);
 }

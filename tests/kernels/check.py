@@ -97,7 +97,7 @@ USAGE = ("duration_ns", "cpu_user_ns", "cpu_system_ns", "max_rss_kib", "voluntar
          "nonvoluntary_ctxt_switches")
 
 
-def expect_usage(truth, line, mode, problems):
+def expect_usage(truth, line, mode, problems, strict):
     """Exit resource usage as wait4()'s rusage said (docs/protocol.md, "exit": tolerances); absent in fork-map mode."""
     name = truth["case"]
     if mode == "fork-map":
@@ -114,12 +114,14 @@ def expect_usage(truth, line, mode, problems):
     cpu = line["cpu_user_ns"] + line["cpu_system_ns"]
     want = (truth["utime_us"] + truth["stime_us"]) * 1000
     # Never more than wait4 reports (it counts the same runtime later; its figure
-    # is in whole µs); less by what the dying thread ran after the probe, which
-    # under qemu's emulation is milliseconds: tests/integration/usage_test.cpp
-    # holds the host to 5 ms.
-    if cpu > want + 1_000 or want - cpu > 5_000_000 + want // 4:
+    # is in whole µs); less by what the dying thread ran after the probe. On the
+    # host that is within 5 ms (as tests/integration/usage_test.cpp holds it);
+    # in qemu's emulated guests on a busy host the dying task's runtime also
+    # counts the host's preemptions of the vCPU (seen: 15 ms), so only the bound
+    # from above holds there.
+    if cpu > want + 1_000 or (strict and want - cpu > 5_000_000):
         problems.append(f"{name}: cpu_user_ns + cpu_system_ns {cpu}, wait4 says {want} "
-                        "(more, or less by over 5 ms + 25 %)")
+                        f"(more{', or less by over 5 ms' if strict else ''})")
     for member, key in (("voluntary_ctxt_switches", "nvcsw"), ("nonvoluntary_ctxt_switches", "nivcsw")):
         if not 0 <= truth[key] - line[member] <= 4:
             problems.append(f"{name}: {member} {line[member]}, wait4 says {truth[key]}")
@@ -143,7 +145,7 @@ def check_failed(case, problems):
                         f"{(want, t['filename'], t['argv'], t['ppid'])}")
 
 
-def check_case(case, mode, problems):
+def check_case(case, mode, problems, strict):
     t = case["truth"]
     name, pid = t["case"], t["pid"]
     by_type = {}
@@ -187,7 +189,7 @@ def check_case(case, mode, problems):
         if line.get("fork_ppid") != t["ppid"]:
             problems.append(f"{name}: {kind} fork_ppid {line.get('fork_ppid')}, want {t['ppid']}")
     expect_exit(t, exit_, mode, problems)
-    expect_usage(t, exit_, mode, problems)
+    expect_usage(t, exit_, mode, problems, strict)
 
 
 def check_refused(s):
@@ -203,7 +205,7 @@ def check_refused(s):
     return problems
 
 
-def check_mode(mode, s, validator):
+def check_mode(mode, s, validator, strict):
     if mode == "wrong-btf":
         return check_refused(s)
     problems = list(s["fatal"])
@@ -221,7 +223,7 @@ def check_mode(mode, s, validator):
     if names != ["exit", "kill", "leader-first"]:
         problems.append(f"cases {names}")
     for case in s["cases"]:
-        check_case(case, mode, problems)
+        check_case(case, mode, problems, strict)
     if [c["truth"]["case"] for c in s["failed"]] != ["missing", "directory"]:
         problems.append(f"exec_failed cases {[c['truth']['case'] for c in s['failed']]}")
     for case in s["failed"]:
@@ -270,7 +272,7 @@ def main():
             out.append(f"FAIL  {a.label:34s} {mode:9s} no run in the log")
             failed = True
             continue
-        problems = check_mode(mode, s, validator)
+        problems = check_mode(mode, s, validator, a.label.startswith("host"))
         failed |= bool(problems)
         if mode == "wrong-btf":
             refusal = next((d for d in s["daemon"] if "does not describe" in d), "")
