@@ -100,10 +100,13 @@ static __always_inline void stash_args(struct failed_stash *s, const char *const
 			break;
 		}
 		n = bpf_probe_read_user_str(&s->data[fn + off], EXECMOND_FAILED_ARGS_MAX - off, arg);
-		/* Some kernels (5.10) read an empty string as 0 bytes, not 1. */
+		/* Some kernels (5.10) read an empty string as 0 bytes, not 1: its
+		 * NUL cannot be told from nothing there, so argv ends here, flagged
+		 * cut. (Going on with a second path through the loop body makes
+		 * the 5.10-era verifier walk both for every argument: minutes.) */
 		if (n == 0) {
-			s->data[fn + off] = '\0';
-			n = 1;
+			s->rec.flags |= EXECMOND_FAILED_ARGS_TRUNCATED;
+			break;
 		}
 		if (n < 0) {
 			s->faulted = 1;
