@@ -109,7 +109,10 @@ static __always_inline void stash_args(struct failed_stash *s, const char *const
 			break;
 		}
 		if (n < 0) {
+			/* Not readable now; if the exit's copy fails too, the
+			 * line says argv is cut there. */
 			s->faulted = 1;
+			s->rec.flags |= EXECMOND_FAILED_ARGS_TRUNCATED;
 			break;
 		}
 		off += n;
