@@ -16,6 +16,9 @@
  * bpf_core_field_exists() for sched_process_exit's group_dead argument.
  */
 #include "execmond_common.bpf.h"
+#include "exit_usage.bpf.h"
+#include "exec_failed.bpf.h"
+#include "env.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

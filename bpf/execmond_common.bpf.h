@@ -48,7 +48,7 @@ struct {
 /* An exec record is too large for the BPF stack: built here, then copied. */
 struct exec_scratch {
 	struct execmond_exec rec;
-	char data[EXECMOND_FILENAME_MAX + EXECMOND_ARGS_MAX];
+	char data[EXECMOND_FILENAME_MAX + EXECMOND_ARGS_MAX + EXECMOND_ENV_AREA_MAX];
 };
 
 struct {
@@ -182,7 +182,7 @@ static __always_inline struct exec_scratch *scratch(void)
  */
 static __always_inline void output_exec(struct exec_scratch *s)
 {
-	__u32 size = sizeof(s->rec) + s->rec.filename_len + s->rec.args_len;
+	__u32 size = sizeof(s->rec) + s->rec.filename_len + s->rec.args_len + s->rec.env_len;
 	__u64 flags;
 
 	if (size > sizeof(*s))

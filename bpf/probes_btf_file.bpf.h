@@ -88,6 +88,7 @@ int BPF_PROG(exec_btf_file, struct task_struct *task, pid_t old_pid, struct linu
 
 	mm = BPF_CORE_READ(task, mm);
 	read_args(s, BPF_CORE_READ(mm, arg_start), BPF_CORE_READ(mm, arg_end));
+	read_env(s, mm);
 	output_exec(s);
 	return 0;
 }
@@ -121,6 +122,7 @@ int BPF_PROG(exit_btf_file, struct task_struct *task)
 		e->exit_code = wait_status(BPF_CORE_READ(sig, flags), BPF_CORE_READ(sig, group_exit_code),
 					   BPF_CORE_READ(leader, exit_code));
 		e->reserved1 = 0;
+		read_exit_usage(e, task, leader, e->hdr.ktime_ns);
 		submit(e);
 	} else {
 		count_drop(EXECMOND_REC_EXIT);

@@ -120,6 +120,10 @@ int exec_fork_map(void *ctx)
 	s->rec.argc = 0;
 	s->rec.args_len = 0;
 	s->rec.args_full_len = 0;
+	s->rec.env_len = 0;
+	s->rec.env_full_len = 0;
+	if (env_enabled)
+		s->rec.hdr.unknown |= EXECMOND_UNKNOWN_ENV;
 
 	/* __data_loc: low 16 bits offset from the record start, high 16 length. */
 	bpf_probe_read_kernel(&loc, sizeof(loc), (const char *)ctx + tp.exec_filename_loc);
@@ -164,6 +168,7 @@ int exit_fork_map(void *ctx)
 			e->hdr.unknown |= EXECMOND_UNKNOWN_EXIT_CODE;
 			e->exit_code = 0;
 			e->reserved1 = 0;
+			clear_exit_usage(e);
 			submit(e);
 		} else {
 			count_drop(EXECMOND_REC_EXIT);

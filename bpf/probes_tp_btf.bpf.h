@@ -118,6 +118,7 @@ int BPF_PROG(exec_btf, struct task_struct *task, pid_t old_pid, struct linux_bin
 
 	mm = task->mm;
 	read_args(s, mm->arg_start, mm->arg_end);
+	read_env(s, mm);
 	output_exec(s);
 	return 0;
 }
@@ -154,6 +155,7 @@ int BPF_PROG(exit_btf, struct task_struct *task)
 		e->hdr.ktime_ns = bpf_ktime_get_ns();
 		e->exit_code = wait_status(sig->flags, sig->group_exit_code, leader->exit_code);
 		e->reserved1 = 0;
+		read_exit_usage(e, task, leader, e->hdr.ktime_ns);
 		submit(e);
 	} else {
 		count_drop(EXECMOND_REC_EXIT);

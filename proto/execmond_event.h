@@ -14,13 +14,16 @@
 #include <linux/types.h>
 #endif
 
-#define EXECMOND_ABI_VERSION 2
+#define EXECMOND_ABI_VERSION 3
 
 #define EXECMOND_COMM_LEN    16
 /* Bytes of the path passed to execve(), including its NUL. */
 #define EXECMOND_FILENAME_MAX 4096
 /* Bytes of the new image's argument area (NUL-separated argv) kept per exec. */
 #define EXECMOND_ARGS_MAX 8192
+/* Bytes of the new image's environment area copied per exec with --env (the
+ * daemon keeps only the allowlisted names: bpf/env.bpf.h). */
+#define EXECMOND_ENV_AREA_MAX 8192
 /* Highest CPU index the drop counters and scratch buffers are sized for. */
 #define EXECMOND_MAX_CPUS 4096
 
@@ -28,7 +31,8 @@ enum execmond_record_type {
 	EXECMOND_REC_FORK = 1,
 	EXECMOND_REC_EXEC = 2,
 	EXECMOND_REC_EXIT = 3,
-	EXECMOND_REC_TYPE_COUNT = 4, /* sizes the per-type drop counters */
+	EXECMOND_REC_EXEC_FAILED = 4, /* --exec-failures: an execve() that returned an error */
+	EXECMOND_REC_TYPE_COUNT = 5,  /* sizes the per-type drop counters */
 	/* No event: an 8-byte record whose only job is to wake the reader (the
 	 * ring's wake-up policy, bpf/execmond_common.bpf.h). Never decoded. */
 	EXECMOND_REC_WAKE = 0x7f,
@@ -54,6 +58,9 @@ enum execmond_unknown {
 	EXECMOND_UNKNOWN_EUID = 1 << 2,	     /* exec: euid, egid */
 	EXECMOND_UNKNOWN_ARGS = 1 << 3,	     /* exec: argc and the argument area */
 	EXECMOND_UNKNOWN_EXIT_CODE = 1 << 4, /* exit: exit_code */
+	/* exit: duration and resource usage (high bit: other sets add theirs below) */
+	EXECMOND_UNKNOWN_USAGE = 1 << 15,
+	EXECMOND_UNKNOWN_ENV = 1 << 14, /* exec: the environment area (fork-map mode) */
 };
 
 /* Common to all records: who, when, where. 80 bytes. */
@@ -83,7 +90,8 @@ struct execmond_fork {
 };
 
 /* A successful execve()/execveat(). Followed by `filename_len` bytes of
- * path (NUL included) and then `args_len` bytes of NUL-separated argv. */
+ * path (NUL included), then `args_len` bytes of NUL-separated argv, then
+ * `env_len` bytes of the environment area (only with --env). */
 struct execmond_exec {
 	struct execmond_header hdr;
 	__u32 old_tid; /* thread that called execve (sched_process_exec old_pid) */
@@ -93,7 +101,10 @@ struct execmond_exec {
 	__u16 args_len;
 	__u32 args_full_len; /* size of the whole argument area, to flag truncation */
 	__u32 argc;	     /* argument count as the kernel saw it (bprm->argc) */
-			     /* filename, then args follow: at most FILENAME_MAX + ARGS_MAX bytes */
+	__u16 env_len;	     /* bytes of the environment area that follow argv */
+	__u16 reserved1;
+	__u32 env_full_len; /* size of the whole area (0 without --env), to flag truncation */
+			     /* filename, args, env follow: at most FILENAME_MAX + ARGS_MAX + ENV_AREA_MAX */
 };
 
 /* The last thread of a process exited: one record per process. The header
@@ -103,6 +114,37 @@ struct execmond_exit {
 	struct execmond_header hdr;
 	__u32 exit_code; /* wait(2) status: (code << 8) | signal | 0x80 core */
 	__u32 reserved1;
+	/* Resource usage of the whole process, dead threads included
+	 * (bpf/exit_usage.bpf.h); all 0 with EXECMOND_UNKNOWN_USAGE. */
+	__u64 duration_ns;  /* ktime_ns - the leader's start_time (CLOCK_MONOTONIC) */
+	__u64 utime_ns;	    /* tick-sampled user time (what the daemon splits runtime by) */
+	__u64 stime_ns;	    /* tick-sampled system time */
+	__u64 runtime_ns;   /* the scheduler's exact CPU time (sum_exec_runtime) */
+	__u64 maxrss_pages; /* signal->maxrss: peak RSS, in pages */
+	__u64 nvcsw;	    /* voluntary context switches */
+	__u64 nivcsw;	    /* involuntary context switches */
+};
+
+/* Bytes of NUL-separated argv kept per failed exec, and arguments read. */
+#define EXECMOND_FAILED_ARGS_MAX 4096
+#define EXECMOND_FAILED_ARGC_MAX 64
+
+enum execmond_exec_failed_flags {
+	EXECMOND_FAILED_ARGS_TRUNCATED = 1 << 0, /* more arguments or bytes than kept */
+};
+
+/* An execve()/execveat() that returned an error (bpf/exec_failed.bpf.h).
+ * filename and argv are the caller's, copied at syscall entry. The header
+ * has no parent (the daemon's table has it), start time or pid namespace.
+ * Followed by `filename_len` bytes of path (NUL included), then `args_len`
+ * bytes of NUL-separated argv. */
+struct execmond_exec_failed {
+	struct execmond_header hdr;
+	__s32 error; /* the syscall's return: -errno */
+	__u16 filename_len;
+	__u16 args_len;
+	__u32 argc;  /* arguments copied */
+	__u32 flags; /* enum execmond_exec_failed_flags */
 };
 
 /* EXECMOND_REC_WAKE: the reader skips it (RingReader). */

@@ -10,6 +10,8 @@ const char* to_string(EventKind k) {
         return "exec";
     case EventKind::exit:
         return "exit";
+    case EventKind::exec_failed:
+        return "exec_failed";
     }
     return "unknown";
 }

@@ -2,6 +2,8 @@
 // are valid only while the record is being handled.
 #pragma once
 
+#include "env_filter.hpp"
+
 #include <cstdint>
 #include <string_view>
 #include <sys/types.h>
@@ -11,7 +13,7 @@ namespace execmond {
 using Pid = uint32_t;
 using KtimeNs = uint64_t; // CLOCK_BOOTTIME nanoseconds
 
-enum class EventKind : uint8_t { fork, exec, exit };
+enum class EventKind : uint8_t { fork, exec, exit, exec_failed };
 
 enum class ParentSource : uint8_t { btf, offsets, fork_map, unknown };
 
@@ -42,9 +44,23 @@ struct Event {
     std::string_view filename;
     std::string_view args; // NUL-separated, as in the image's argument area
     bool args_truncated = false;
+    EnvKept env;            // --env: the allowlisted variables only (env_known)
+    bool env_known = false; // --env given, and the probes could read the area
+
+    // exec_failed (--exec-failures): filename, args, args_truncated, argc as
+    // the caller passed them, and the error execve() returned
+    int exec_errno = 0;
 
     // exit: wait(2) status
     uint32_t exit_status = 0;
+    // exit: resource usage of the whole process (usage_known), as wait4()'s
+    // rusage for it says (bpf/exit_usage.bpf.h)
+    uint64_t duration_ns = 0;
+    uint64_t cpu_user_ns = 0;
+    uint64_t cpu_system_ns = 0;
+    uint64_t max_rss_kib = 0;
+    uint64_t voluntary_ctxt_switches = 0;
+    uint64_t nonvoluntary_ctxt_switches = 0;
 
     // What the probes could not read (fork-map mode: no task fields). An
     // unknown member holds 0 and must be left out of lines, never shown as a
@@ -52,6 +68,7 @@ struct Event {
     bool euid_known = true;        // exec: euid, egid
     bool args_known = true;        // exec: argv, argc, args_truncated
     bool exit_status_known = true; // exit: exit_status
+    bool usage_known = true;       // exit: duration_ns .. nonvoluntary_ctxt_switches
 };
 
 // Records lost, by the kind of event they held.
@@ -59,7 +76,8 @@ struct LostCounts {
     uint64_t fork = 0;
     uint64_t exec = 0;
     uint64_t exit = 0;
-    uint64_t total() const { return fork + exec + exit; }
+    uint64_t exec_failed = 0;
+    uint64_t total() const { return fork + exec + exit + exec_failed; }
 };
 
 const char* to_string(EventKind k);

@@ -150,6 +150,43 @@ std::vector<Hook> hooks_of(execmond_bpf* skel, ProbeSet set) {
             {"sched/sched_process_exit", skel->progs.exit_fork_map}};
 }
 
+// --exec-failures (bpf/exec_failed.bpf.h): the same programs in every mode.
+std::vector<Hook> exec_failed_hooks(execmond_bpf* skel) {
+    return {{"syscalls/sys_exit_execve", skel->progs.exec_failed_exit},
+            {"syscalls/sys_exit_execveat", skel->progs.exec_failed_exit_at},
+            {"syscalls/sys_enter_execve", skel->progs.exec_failed_enter},
+            {"syscalls/sys_enter_execveat", skel->progs.exec_failed_enter_at}};
+}
+
+// The programs read the syscall tracepoints' records at fixed offsets (the
+// syscall number, then 8-byte argument words): make sure this kernel agrees.
+void check_syscall_layout(const std::string& tracefs) {
+    struct Field {
+        const char* event;
+        const char* field;
+        uint32_t offset;
+    };
+    static const Field fields[] = {{"sys_enter_execve", "filename", 16},   {"sys_enter_execve", "argv", 24},
+                                   {"sys_enter_execveat", "filename", 24}, {"sys_enter_execveat", "argv", 32},
+                                   {"sys_exit_execve", "ret", 16},         {"sys_exit_execveat", "ret", 16}};
+    for (const Field& f : fields) {
+        uint32_t at = 0;
+        try {
+            at = field_offset(tracefs, "syscalls", f.event, f.field);
+        } catch (const std::exception& e) {
+            throw ProbeError(
+                std::string("--exec-failures needs the syscall tracepoints (CONFIG_FTRACE_SYSCALLS): ") +
+                    e.what(),
+                exit_failure);
+        }
+        if (at != f.offset)
+            throw ProbeError(std::string("--exec-failures: syscalls/") + f.event + " has " + f.field +
+                                 " at offset " + std::to_string(at) + ", the probes read it at " +
+                                 std::to_string(f.offset) + "; report this kernel",
+                             exit_failure);
+    }
+}
+
 const char* set_description(ProbeSet set) {
     switch (set) {
     case ProbeSet::tp_btf:
@@ -299,12 +336,12 @@ uint32_t max_live_processes() {
     return static_cast<uint32_t>(std::max<uint64_t>(1024, std::min(pid_max, threads_max)));
 }
 
-Probes::Probes(SkeletonPtr skel, ProbeSet set, std::optional<TracefsMount> tracefs)
-    : tracefs_(std::move(tracefs)), skel_(std::move(skel)), set_(set) {}
+Probes::Probes(SkeletonPtr skel, ProbeSet set, bool exec_failures, std::optional<TracefsMount> tracefs)
+    : tracefs_(std::move(tracefs)), skel_(std::move(skel)), set_(set), exec_failures_(exec_failures) {}
 
 Probes::Probes(Probes&& other) noexcept
     : tracefs_(std::move(other.tracefs_)), skel_(std::move(other.skel_)), set_(other.set_),
-      links_(std::move(other.links_)) {}
+      exec_failures_(other.exec_failures_), links_(std::move(other.links_)) {}
 
 Probes::~Probes() {
     detach();
@@ -360,6 +397,21 @@ Probes Probes::load(const ProbeConfig& config) {
         group_dead = layout.exit_group_dead != 0;
         empty_btf.emplace();
     }
+    if (config.exec_failures) {
+        if (!tracefs) {
+            try {
+                tracefs = TracefsMount::ensure();
+            } catch (const std::exception& e) {
+                throw ProbeError(std::string(e.what()) +
+                                     " (--exec-failures uses syscall tracepoints, which need tracefs)",
+                                 exit_failure);
+            }
+            if (tracefs->mounted_by_us())
+                log::info("mounted tracefs on " + tracefs->path() +
+                          " for the syscall tracepoints of --exec-failures");
+        }
+        check_syscall_layout(tracefs->path());
+    }
 
     LIBBPF_OPTS(bpf_object_open_opts, open_opts);
     if (plan.set == ProbeSet::btf_file)
@@ -375,11 +427,17 @@ Probes Probes::load(const ProbeConfig& config) {
         bpf_program__set_autoload(h.program, true);
     if (plan.set == ProbeSet::btf_file)
         bpf_program__set_autoload(raw->progs.check_btf_file, true);
+    for (const Hook& h : exec_failed_hooks(raw))
+        bpf_program__set_autoload(h.program, config.exec_failures);
+    // Without --exec-failures its stash (~6 MiB) is not even created.
+    bpf_map__set_autocreate(raw->maps.failed_stash, config.exec_failures);
+    bpf_map__set_autocreate(raw->maps.failed_template, config.exec_failures);
 
     uint32_t max_processes = config.max_processes ? config.max_processes : max_live_processes();
     uint64_t wake = config.wakeup_bytes ? config.wakeup_bytes : config.ring_size / 4;
     raw->rodata->wakeup_bytes = std::min<uint64_t>(wake, config.ring_size / 2);
     raw->rodata->follow_enabled = config.follow;
+    raw->rodata->env_enabled = config.env;
     raw->rodata->tp = layout;
     if (int err = bpf_map__set_max_entries(raw->maps.events, static_cast<uint32_t>(config.ring_size)))
         fail("size ring buffer to " + std::to_string(config.ring_size) + " bytes", -err);
@@ -414,7 +472,7 @@ Probes Probes::load(const ProbeConfig& config) {
                         {"EXECMOND_KERNEL", kernel.release},
                         {"EXECMOND_EXIT_RULE", group_dead ? "group_dead" : "claim"},
                         {"EXECMOND_BTF_FILE", plan.btf_file}});
-    return Probes(std::move(skel), plan.set, std::move(tracefs));
+    return Probes(std::move(skel), plan.set, config.exec_failures, std::move(tracefs));
 }
 
 ParentPath Probes::parent_path() const {
@@ -430,7 +488,11 @@ ParentPath Probes::parent_path() const {
 }
 
 void Probes::attach() {
-    for (const Hook& h : hooks_of(skel_.get(), set_)) {
+    std::vector<Hook> hooks = hooks_of(skel_.get(), set_);
+    if (exec_failures_)
+        for (const Hook& h : exec_failed_hooks(skel_.get()))
+            hooks.push_back(h);
+    for (const Hook& h : hooks) {
         bpf_link* link = bpf_program__attach(h.program);
         if (!link)
             fail(std::string("attach ") + h.tracepoint + " (" + bpf_program__name(h.program) + ") on Linux " +
@@ -471,7 +533,8 @@ LostCounts Probes::drops() const {
                 total += v;
         return total;
     };
-    return LostCounts{sum(EXECMOND_REC_FORK), sum(EXECMOND_REC_EXEC), sum(EXECMOND_REC_EXIT)};
+    return LostCounts{sum(EXECMOND_REC_FORK), sum(EXECMOND_REC_EXEC), sum(EXECMOND_REC_EXIT),
+                      sum(EXECMOND_REC_EXEC_FAILED)};
 }
 
 int Probes::follow(Pid pid) {

@@ -28,6 +28,8 @@ struct ProbeConfig {
     uint64_t ring_size = 8u << 20;
     uint64_t wakeup_bytes = 0; // 0: a quarter of the ring
     bool follow = false;
+    bool exec_failures = false; // load and attach bpf/exec_failed.bpf.h (needs tracefs)
+    bool env = false;           // copy each exec's environment area (bpf/env.bpf.h)
     uint32_t max_processes = 0; // sizes the pid-keyed maps; 0: from the kernel's limits
 };
 
@@ -71,12 +73,13 @@ public:
 private:
     using SkeletonPtr = std::unique_ptr<execmond_bpf, void (*)(execmond_bpf*)>;
     using LinkPtr = std::unique_ptr<bpf_link, int (*)(bpf_link*)>;
-    Probes(SkeletonPtr skel, ProbeSet set, std::optional<TracefsMount> tracefs);
+    Probes(SkeletonPtr skel, ProbeSet set, bool exec_failures, std::optional<TracefsMount> tracefs);
 
     // Declaration order is destruction order in reverse: links go first.
     std::optional<TracefsMount> tracefs_;
     SkeletonPtr skel_;
     ProbeSet set_;
+    bool exec_failures_ = false;
     std::vector<LinkPtr> links_;
 };
 

@@ -1,8 +1,10 @@
 #include "record_decoder.hpp"
 
+#include "env_filter.hpp"
 #include "execmond_event.h"
 
 #include <cstring>
+#include <unistd.h>
 
 namespace execmond {
 
@@ -37,11 +39,52 @@ void decode_header(const execmond_header& h, const char* bytes, Event& e) {
     e.euid_known = !(h.unknown & EXECMOND_UNKNOWN_EUID);
     e.args_known = !(h.unknown & EXECMOND_UNKNOWN_ARGS);
     e.exit_status_known = !(h.unknown & EXECMOND_UNKNOWN_EXIT_CODE);
+    e.usage_known = !(h.unknown & EXECMOND_UNKNOWN_USAGE);
+}
+
+__extension__ using Wide = unsigned __int128; // stime * rtime overflows 64 bits
+
+const uint64_t page_kib = [] {
+    long size = sysconf(_SC_PAGESIZE);
+    return static_cast<uint64_t>(size > 0 ? size : 4096) / 1024;
+}();
+
+// The exact runtime split by the tick samples' user:system ratio, as the
+// kernel's cputime_adjust() does for the rusage wait4() reports.
+void split_cputime(const execmond_exit& x, Event& e) {
+    uint64_t rtime = x.runtime_ns, utime = x.utime_ns, stime = x.stime_ns;
+    if (stime == 0) {
+        e.cpu_user_ns = rtime;
+        e.cpu_system_ns = 0;
+    } else if (utime == 0) {
+        e.cpu_user_ns = 0;
+        e.cpu_system_ns = rtime;
+    } else {
+        Wide sys = static_cast<Wide>(stime) * rtime / (static_cast<Wide>(stime) + utime);
+        e.cpu_system_ns = static_cast<uint64_t>(sys);
+        e.cpu_user_ns = rtime - e.cpu_system_ns;
+    }
+}
+
+void decode_usage(const execmond_exit& x, Event& e) {
+    if (!e.usage_known)
+        return;
+    e.duration_ns = x.duration_ns;
+    split_cputime(x, e);
+    e.max_rss_kib = x.maxrss_pages * page_kib;
+    e.voluntary_ctxt_switches = x.nvcsw;
+    e.nonvoluntary_ctxt_switches = x.nivcsw;
 }
 
 } // namespace
 
 std::variant<Event, DecodeError> decode_record(const void* data, size_t size) {
+    static const std::vector<std::string> none;
+    return decode_record(data, size, none);
+}
+
+std::variant<Event, DecodeError> decode_record(const void* data, size_t size,
+                                               const std::vector<std::string>& env_allow) {
     // The ring gives 8-byte aligned records; still, copy the fixed parts out so
     // a fuzzer's unaligned input is no undefined behaviour.
     const auto* bytes = static_cast<const char*>(data);
@@ -71,11 +114,12 @@ std::variant<Event, DecodeError> decode_record(const void* data, size_t size) {
         if (size < sizeof(x))
             return DecodeError{"exec record has " + std::to_string(size) + " bytes"};
         std::memcpy(&x, bytes, sizeof(x));
-        size_t fn = x.filename_len, args = x.args_len;
-        if (fn > EXECMOND_FILENAME_MAX || args > EXECMOND_ARGS_MAX || sizeof(x) + fn + args != size)
+        size_t fn = x.filename_len, args = x.args_len, env = x.env_len;
+        if (fn > EXECMOND_FILENAME_MAX || args > EXECMOND_ARGS_MAX || env > EXECMOND_ENV_AREA_MAX ||
+            sizeof(x) + fn + args + env != size)
             return DecodeError{"exec record lengths (filename " + std::to_string(fn) + ", args " +
-                               std::to_string(args) + ") do not match its " + std::to_string(size) +
-                               " bytes"};
+                               std::to_string(args) + ", env " + std::to_string(env) + ") do not match its " +
+                               std::to_string(size) + " bytes"};
         e.kind = EventKind::exec;
         e.old_tid = x.old_tid;
         const char* payload = bytes + sizeof(x);
@@ -89,6 +133,11 @@ std::variant<Event, DecodeError> decode_record(const void* data, size_t size) {
             e.args = std::string_view(payload + fn, args);
             e.args_truncated = x.args_full_len > args;
         }
+        // Only the allowlisted entries survive this line: the Event keeps no
+        // view of the rest of the environment.
+        e.env_known = !env_allow.empty() && !(h.unknown & EXECMOND_UNKNOWN_ENV);
+        if (e.env_known)
+            e.env = filter_env(std::string_view(payload + fn + args, env), x.env_full_len > env, env_allow);
         return e;
     }
     case EXECMOND_REC_EXIT: {
@@ -98,6 +147,29 @@ std::variant<Event, DecodeError> decode_record(const void* data, size_t size) {
         std::memcpy(&x, bytes, sizeof(x));
         e.kind = EventKind::exit;
         e.exit_status = e.exit_status_known ? x.exit_code : 0;
+        decode_usage(x, e);
+        return e;
+    }
+    case EXECMOND_REC_EXEC_FAILED: {
+        execmond_exec_failed x;
+        if (size < sizeof(x))
+            return DecodeError{"exec_failed record has " + std::to_string(size) + " bytes"};
+        std::memcpy(&x, bytes, sizeof(x));
+        size_t fn = x.filename_len, args = x.args_len;
+        if (fn > EXECMOND_FILENAME_MAX || args > EXECMOND_FAILED_ARGS_MAX || sizeof(x) + fn + args != size)
+            return DecodeError{"exec_failed record lengths (filename " + std::to_string(fn) + ", args " +
+                               std::to_string(args) + ") do not match its " + std::to_string(size) +
+                               " bytes"};
+        if (x.error >= 0 || x.error < -4095)
+            return DecodeError{"exec_failed record has return value " + std::to_string(x.error) +
+                               ", not an error"};
+        e.kind = EventKind::exec_failed;
+        const char* payload = bytes + sizeof(x);
+        e.filename = bounded(payload, fn);
+        e.args = std::string_view(payload + fn, args);
+        e.argc = x.argc;
+        e.args_truncated = (x.flags & EXECMOND_FAILED_ARGS_TRUNCATED) != 0;
+        e.exec_errno = -x.error;
         return e;
     }
     default:

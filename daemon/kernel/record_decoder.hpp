@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace execmond {
 
@@ -14,6 +15,10 @@ struct DecodeError {
     std::string message;
 };
 
+// `env_allow`: the --env names. Of an exec record's environment area only
+// their entries are kept (env_filter.hpp); the rest is not looked at again.
+std::variant<Event, DecodeError> decode_record(const void* data, size_t size,
+                                               const std::vector<std::string>& env_allow);
 std::variant<Event, DecodeError> decode_record(const void* data, size_t size);
 
 } // namespace execmond

@@ -43,6 +43,8 @@ ProbeConfig probe_config(const Options& o) {
     c.ring_size = o.ring_size;
     c.wakeup_bytes = o.wakeup_bytes;
     c.follow = !o.follow.empty();
+    c.exec_failures = o.exec_failures;
+    c.env = !o.env.empty();
     return c;
 }
 
@@ -122,6 +124,7 @@ void Daemon::start() {
     PipelineConfig pc;
     pc.ancestors_depth = options_.ancestors_depth;
     pc.log = &stream_;
+    pc.env_names = options_.env;
     if (probes_->parent_path() == ParentPath::fork_map)
         pc.reparent = [this](Pid child, Pid parent) {
             probes_->update_parent(child, parent);
@@ -202,7 +205,8 @@ void Daemon::report_kernel_drops() {
     last_drop_check_ = std::chrono::steady_clock::now();
     LostCounts now = probes_->drops();
     LostCounts delta{now.fork - kernel_lost_reported_.fork, now.exec - kernel_lost_reported_.exec,
-                     now.exit - kernel_lost_reported_.exit};
+                     now.exit - kernel_lost_reported_.exit,
+                     now.exec_failed - kernel_lost_reported_.exec_failed};
     if (delta.total() == 0)
         return;
     kernel_lost_reported_ = now;

@@ -1,7 +1,9 @@
 #include "options.hpp"
 
+#include "env_filter.hpp"
 #include "redactor.hpp"
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/program_options.hpp>
 #include <charconv>
@@ -38,6 +40,8 @@ po::options_description settings_description() {
         ("follow", po::value<std::vector<std::string>>()->composing(), "only report this pid and its descendants (repeatable)")
         ("ancestors-depth", po::value<std::string>(), "ancestors listed on each exec line, 0-64 (default 64)")
         ("ancestor-argv", po::bool_switch(), "also put argv (1 KiB) on each ancestor of exec lines")
+        ("env", po::value<std::vector<std::string>>()->composing(), "show this environment variable of each exec'd program on its exec line (repeatable, at most 16)")
+        ("exec-failures", po::value<std::string>()->implicit_value("true"), "also report execve() calls that fail, as exec_failed lines (in the config file: exec-failures = true; default false)")
         ("ring-size", po::value<std::string>(), "kernel ring buffer size, a power of two from 64K to 1G (default 8M)")
         ("latency-us", po::value<std::string>(), "longest a record may wait in the ring before the reader wakes (default 1000)")
         ("wakeup-bytes", po::value<std::string>(), "wake the reader once this much is queued (default: a quarter of the ring)")
@@ -68,6 +72,14 @@ T parse_number(const std::string& key, const std::string& text, T min, T max, in
         throw BadValue(key, "'" + text + "' is not a number from " + std::to_string(min) + " to " +
                                 std::to_string(max));
     return value;
+}
+
+bool parse_bool(const std::string& key, const std::string& text) {
+    if (text == "true" || text == "yes" || text == "on" || text == "1")
+        return true;
+    if (text == "false" || text == "no" || text == "off" || text == "0")
+        return false;
+    throw BadValue(key, "'" + text + "' is not one of true, false (or yes, no, on, off, 1, 0)");
 }
 
 uint64_t parse_size_value(const std::string& key, const std::string& text) {
@@ -128,6 +140,16 @@ Options to_options(const po::variables_map& vm) {
     if (auto s = str("ancestors-depth"))
         o.ancestors_depth = parse_number<unsigned>("ancestors-depth", *s, 0, max_ancestors_depth);
     o.ancestor_argv = vm.count("ancestor-argv") && vm["ancestor-argv"].as<bool>();
+    for (const auto& s : list("env")) {
+        if (auto why = env_name_error(s); !why.empty())
+            throw BadValue("env", why);
+        if (std::find(o.env.begin(), o.env.end(), s) == o.env.end())
+            o.env.push_back(s);
+    }
+    if (o.env.size() > env_names_max)
+        throw BadValue("env", "at most " + std::to_string(env_names_max) + " names");
+    if (auto s = str("exec-failures"))
+        o.exec_failures = parse_bool("exec-failures", *s);
     if (auto s = str("ring-size")) {
         o.ring_size = parse_size_value("ring-size", *s);
         // An exec record is up to ~12 KiB (4 KiB filename, 8 KiB argv): a smaller

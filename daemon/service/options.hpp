@@ -30,6 +30,8 @@ struct Options {
     std::vector<pid_t> follow;
     unsigned ancestors_depth = 64;
     bool ancestor_argv = false;
+    bool exec_failures = false;   // --exec-failures: exec_failed lines
+    std::vector<std::string> env; // --env NAME: these variables on exec lines
     uint64_t ring_size = 8u << 20;
     uint64_t latency_us = 1000;
     uint64_t wakeup_bytes = 0; // 0: a quarter of the ring

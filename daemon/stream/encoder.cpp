@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 namespace execmond {
@@ -25,7 +26,12 @@ const JsonKey k_type("type"), k_time("time"), k_ktime_ns("ktime_ns"), k_pid("pid
     k_known_from("known_from"), k_container_id("container_id"), k_container_runtime("container_runtime"),
     k_container_name("container_name"), k_pod_uid("pod_uid"), k_parent_argv("parent_argv"),
     k_parent_argv_truncated("parent_argv_truncated"), k_parent_argv_escaped("parent_argv_escaped"),
-    k_parent_argv_redacted("parent_argv_redacted"), k_seq("seq");
+    k_parent_argv_redacted("parent_argv_redacted"), k_seq("seq"),
+    k_duration_ns("duration_ns"), k_cpu_user_ns("cpu_user_ns"),
+    k_cpu_system_ns("cpu_system_ns"), k_max_rss_kib("max_rss_kib"),
+    k_voluntary_ctxt_switches("voluntary_ctxt_switches"),
+    k_nonvoluntary_ctxt_switches("nonvoluntary_ctxt_switches"), k_errno("errno"), k_env("env"),
+    k_env_truncated("env_truncated");
 
 // ProcessInfo::key() without allocating: "pid:start_ticks".
 std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
@@ -45,6 +51,18 @@ struct Encoder::ArgvKeys {
     const JsonKey& escaped;
     const JsonKey& redacted;
 };
+
+// "ENOENT"; the number, as text, for an error glibc has no name for.
+void Encoder::write_errno(int err) const {
+    const char* name = strerrorname_np(err);
+    if (name) {
+        writer_->string(name);
+        return;
+    }
+    std::array<char, 16> buf;
+    auto end = std::to_chars(buf.data(), buf.data() + buf.size(), err).ptr;
+    writer_->string(std::string_view(buf.data(), static_cast<size_t>(end - buf.data())));
+}
 
 Encoder::Encoder(const BootClock& clock, const std::vector<std::string>& redact_patterns, bool ancestor_argv)
     : clock_(clock), redact_(redact_patterns), ancestor_argv_(ancestor_argv),
@@ -325,6 +343,31 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage, uint64_t seq
     }
     if (e.kind == EventKind::exec && e.args_known)
         write_argv(e.args, e.args_truncated, e.argc);
+    if (e.kind == EventKind::exec && e.env_known) {
+        // Only what the decoder kept: the --env names present, in the area's order.
+        w.key(k_env);
+        w.begin_object();
+        for (size_t i = 0; i < e.env.count; ++i) {
+            w.key_text(e.env.entries[i].name);
+            w.text(e.env.entries[i].value);
+        }
+        w.end_object();
+        if (e.env.truncated) {
+            w.key(k_env_truncated);
+            w.value(true);
+        }
+    }
+    if (e.kind == EventKind::exec_failed) {
+        w.key(k_filename);
+        if (w.text(e.filename)) {
+            w.key(k_filename_escaped);
+            w.value(true);
+        }
+        // argc is left out: only the arguments copied are known.
+        write_argv(e.args, e.args_truncated, 0);
+        w.key(k_errno);
+        write_errno(e.exec_errno);
+    }
     if (e.kind == EventKind::exit && !e.exit_status_known) {
         // Unknown, not 0 (fork-map mode): null.
         w.key(k_exit_code);
@@ -344,6 +387,21 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage, uint64_t seq
             w.key(k_core_dumped);
             w.value(true);
         }
+    }
+    if (e.kind == EventKind::exit && e.usage_known) {
+        // Left out, not 0, when the probes cannot read them (fork-map mode).
+        w.key(k_duration_ns);
+        w.value(e.duration_ns);
+        w.key(k_cpu_user_ns);
+        w.value(e.cpu_user_ns);
+        w.key(k_cpu_system_ns);
+        w.value(e.cpu_system_ns);
+        w.key(k_max_rss_kib);
+        w.value(e.max_rss_kib);
+        w.key(k_voluntary_ctxt_switches);
+        w.value(e.voluntary_ctxt_switches);
+        w.key(k_nonvoluntary_ctxt_switches);
+        w.value(e.nonvoluntary_ctxt_switches);
     }
 
     if (lineage.self) {

@@ -79,6 +79,7 @@ private:
     void write_argv(const ArgvKeys& keys, std::string_view args, bool truncated, uint32_t argc = 0) const;
     void write_lineage_argv(const ArgvKeys& keys, const ProcessInfo& p) const;
     void write_container(const Container& c) const;
+    void write_errno(int err) const;
     std::string take_line() const; // the document written, as one line
 
     const BootClock& clock_;

@@ -53,6 +53,13 @@ public:
         after_key_ = true;
     }
 
+    // A member name known only at run time, written as text() writes it.
+    void key_text(std::string_view name) {
+        text(name);
+        put(':');
+        after_key_ = true;
+    }
+
     void value(uint64_t v);
     void value(uint32_t v) { value(static_cast<uint64_t>(v)); }
     void value(bool v) {

@@ -11,7 +11,7 @@ Pipeline::Pipeline(PipelineConfig config, ProcessTable& table, CgroupPaths& cgro
       log_(config_.log ? *config_.log : own_log_) {}
 
 void Pipeline::on_record(const void* data, size_t size) {
-    auto decoded = decode_record(data, size);
+    auto decoded = decode_record(data, size, config_.env_names);
     if (auto* err = std::get_if<DecodeError>(&decoded)) {
         if (counters_.decode_errors++ < 10)
             log::warning("bad record from the kernel: " + err->message);
@@ -20,9 +20,10 @@ void Pipeline::on_record(const void* data, size_t size) {
     Event& e = std::get<Event>(decoded);
     e.ktime_ns += monotonic_to_boottime_ns_;
     if (discard_armed_ && std::chrono::steady_clock::now() >= discard_deadline_) {
-        auto& n = e.kind == EventKind::fork   ? counters_.discarded.fork
-                  : e.kind == EventKind::exec ? counters_.discarded.exec
-                                              : counters_.discarded.exit;
+        auto& n = e.kind == EventKind::fork          ? counters_.discarded.fork
+                  : e.kind == EventKind::exec        ? counters_.discarded.exec
+                  : e.kind == EventKind::exec_failed ? counters_.discarded.exec_failed
+                                                     : counters_.discarded.exit;
         ++n;
         return;
     }
@@ -38,6 +39,15 @@ void Pipeline::on_record(const void* data, size_t size) {
 }
 
 const ProcessInfo* Pipeline::update_table(Event& e) {
+    if (e.kind == EventKind::exec_failed) {
+        // Nothing changed: the caller goes on as it was. Its parent is the
+        // table's (the probe reads no task fields for it).
+        ++counters_.exec_failed;
+        const ProcessInfo* self = table_.find(e.pid);
+        if (self)
+            e.ppid = self->ppid;
+        return self;
+    }
     if (config_.reparent && e.kind != EventKind::fork) {
         // The fork map holds the parent at fork; an orphan's new parent (init
         // or a subreaper) only /proc knows.
@@ -56,6 +66,7 @@ const ProcessInfo* Pipeline::update_table(Event& e) {
         ++counters_.exec;
         return &table_.on_exec(e);
     case EventKind::exit:
+    case EventKind::exec_failed:
         break;
     }
     ExitResult exit = table_.on_exit(e);
@@ -93,7 +104,10 @@ void Pipeline::fan_out(const Event& e, const ProcessInfo& self, uint64_t seq) {
         if (!cg->container.empty())
             lineage.container = &cg->container;
     }
-    std::string_view filename = e.kind == EventKind::exec ? e.filename : std::string_view(self.filename);
+    // An exec_failed line matches by the file it tried to run.
+    std::string_view filename = e.kind == EventKind::exec || e.kind == EventKind::exec_failed
+                                    ? e.filename
+                                    : std::string_view(self.filename);
 
     // Encoded once, for the replay buffer or the first subscriber that wants
     // it; shared by the rest.

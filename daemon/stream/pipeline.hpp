@@ -15,12 +15,14 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace execmond {
 
 struct PipelineConfig {
     unsigned ancestors_depth = 64;
+    std::vector<std::string> env_names; // --env: kept of each exec's environment
     // Fork-map mode: the probes' parents are those at fork; take the current
     // one from the table and tell the kernel's map through this (else empty).
     std::function<void(Pid child, Pid parent)> reparent;
@@ -33,6 +35,7 @@ struct PipelineCounters {
     uint64_t fork = 0;
     uint64_t exec = 0;
     uint64_t exit = 0;
+    uint64_t exec_failed = 0;
     uint64_t decode_errors = 0;
     uint64_t duplicate_exits = 0; // second exit records of one process, dropped
     uint64_t lines = 0;           // event lines encoded (each once, whatever the clients)

@@ -19,7 +19,10 @@ std::string to_line(const json& j) {
 }
 
 json per_type(const LostCounts& c) {
-    return {{"fork", c.fork}, {"exec", c.exec}, {"exit", c.exit}};
+    json j = {{"fork", c.fork}, {"exec", c.exec}, {"exit", c.exit}};
+    if (c.exec_failed != 0) // only with --exec-failures
+        j["exec_failed"] = c.exec_failed;
+    return j;
 }
 
 } // namespace

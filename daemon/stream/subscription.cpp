@@ -111,7 +111,7 @@ Subscription parse_subscription(const json& j) {
         if (key == "type" || key == "since" || key == "stream_id")
             continue; // not the filter's: parse_request reads them
         if (key == "events") {
-            s.fork = s.exec = s.exit = false;
+            s.fork = s.exec = s.exit = s.exec_failed = false;
             for (const auto& name : strings(value, "events")) {
                 if (name == "fork")
                     s.fork = true;
@@ -119,9 +119,11 @@ Subscription parse_subscription(const json& j) {
                     s.exec = true;
                 else if (name == "exit")
                     s.exit = true;
+                else if (name == "exec_failed")
+                    s.exec_failed = true;
                 else
                     throw std::invalid_argument("events: unknown event type '" + name +
-                                                "' (fork, exec, exit)");
+                                                "' (fork, exec, exit, exec_failed)");
             }
         } else if (key == "uid") {
             s.uids = numbers<uint32_t>(value, "uid", 0xffffffffu);
@@ -181,7 +183,17 @@ SubscribeRequest parse_subscribe(const json& j) {
 } // namespace
 
 bool Subscription::wants(EventKind k) const {
-    return k == EventKind::fork ? fork : k == EventKind::exec ? exec : exit;
+    switch (k) {
+    case EventKind::fork:
+        return fork;
+    case EventKind::exec:
+        return exec;
+    case EventKind::exit:
+        return exit;
+    case EventKind::exec_failed:
+        return exec_failed;
+    }
+    return false;
 }
 
 bool Subscription::matches(const Event& e, std::string_view filename, std::string_view cgroup_path,
@@ -247,6 +259,8 @@ nlohmann::ordered_json Subscription::to_json() const {
         events.push_back("exec");
     if (exit)
         events.push_back("exit");
+    if (exec_failed)
+        events.push_back("exec_failed");
     j["events"] = events;
     j["uid"] = uids;
     j["comm"] = comm_globs;

@@ -43,6 +43,7 @@ struct Subscription {
     bool fork = true;
     bool exec = true;
     bool exit = true;
+    bool exec_failed = true;                 // only produced with --exec-failures
     std::vector<uint32_t> uids;              // empty: any
     std::vector<std::string> comm_globs;     // fnmatch(3) patterns; empty: any
     std::vector<std::string> filename_globs; // exec: the path run; else the image the table knows

@@ -17,7 +17,8 @@ using namespace execmond;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // The ring hands out 8-byte aligned records; copy so ASan sees the exact size.
     std::vector<char> record(data, data + size);
-    auto decoded = decode_record(record.data(), record.size());
+    static const std::vector<std::string> env_allow{"LD_PRELOAD", "HOME", "SSH_CONNECTION"};
+    auto decoded = decode_record(record.data(), record.size(), env_allow);
     if (auto* err = std::get_if<DecodeError>(&decoded)) {
         if (err->message.empty())
             std::abort();
@@ -44,11 +45,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || j["type"] != to_string(e.kind) || j["seq"] != seq)
         std::abort();
+    if (e.kind == EventKind::exit) {
+        // Usage the probes could not read (fork-map mode) is left out, not 0;
+        // a record that has it shows all of it.
+        for (const char* k : {"duration_ns", "cpu_user_ns", "cpu_system_ns", "max_rss_kib",
+                              "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"})
+            if (j.contains(k) != e.usage_known)
+                std::abort();
+    }
+    if (e.kind == EventKind::exec && j.contains("env")) {
+        // Never a name that was not asked for, whatever the area held.
+        for (const auto& [name, value] : j["env"].items())
+            if (std::find(env_allow.begin(), env_allow.end(), name) == env_allow.end() || !value.is_string())
+                std::abort();
+    }
+    if (e.kind == EventKind::exec_failed && (!j.contains("errno") || !j["errno"].is_string()))
+        std::abort();
     if (e.kind == EventKind::exec && !e.args_known) {
         // Fork-map records do not carry argv: it must be left out, not invented.
         if (j.contains("argv") || j.contains("argv_truncated") || j.contains("argc"))
             std::abort();
-    } else if (e.kind == EventKind::exec) {
+    } else if (e.kind == EventKind::exec || e.kind == EventKind::exec_failed) {
         // argv, counted from the bytes themselves: one element per NUL, and
         // one more for a final fragment without one.
         const std::string_view args = e.args;

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -126,7 +127,7 @@ static int child_role(int argc, char **argv)
 /* Every line of the stream, kept; the reader thread appends. */
 struct line {
 	char *text;
-	char type[8];
+	char type[16];
 	long pid; /* the first "pid" member: the line's own process */
 };
 
@@ -241,28 +242,63 @@ static pid_t spawn(char *const argv[])
 	return pid;
 }
 
-static int reap(pid_t pid)
+static int reap_usage(pid_t pid, struct rusage *ru)
 {
 	int status = 0;
 
-	while (waitpid(pid, &status, 0) < 0)
+	while (wait4(pid, &status, 0, ru) < 0)
 		if (errno != EINTR)
-			die("waitpid %d", pid);
+			die("wait4 %d", pid);
 	return status;
+}
+
+static int reap(pid_t pid)
+{
+	struct rusage ru;
+
+	return reap_usage(pid, &ru);
 }
 
 /* A known command: its fork, exec and exit lines are printed with the truth. */
 static void known(const char *name, char *const argv[])
 {
 	pid_t pid = spawn(argv);
-	int status = reap(pid);
+	struct rusage ru;
+	int status = reap_usage(pid, &ru);
 	int seen = wait_exit_line(pid, 20000);
 
-	printf("KTEST truth {\"case\":\"%s\",\"pid\":%d,\"ppid\":%d,\"status\":%d,\"filename\":\"%s\",\"argv\":[",
-	       name, pid, getpid(), status, argv[0]);
+	/* wait4()'s rusage: the truth for the exit line's resource usage. */
+	printf("KTEST truth {\"case\":\"%s\",\"pid\":%d,\"ppid\":%d,\"status\":%d,"
+	       "\"utime_us\":%lld,\"stime_us\":%lld,\"maxrss_kib\":%ld,\"nvcsw\":%ld,\"nivcsw\":%ld,"
+	       "\"filename\":\"%s\",\"argv\":[",
+	       name, pid, getpid(), status, (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
+	       (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec, ru.ru_maxrss, ru.ru_nvcsw,
+	       ru.ru_nivcsw, argv[0]);
 	for (int i = 0; argv[i]; i++)
 		printf("%s\"%s\"", i ? "," : "", argv[i]);
 	printf("],\"exit_line_seen\":%s}\n", seen ? "true" : "false");
+	print_lines_of(pid);
+}
+
+/* An execve() that fails: the child exits with the errno it got, and its
+ * exec_failed line (the daemon runs with --exec-failures) is printed with it. */
+static void failed_exec(const char *name, const char *path)
+{
+	char *argv[] = {"attempt", "two words", "", NULL};
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		execve(path, argv, environ);
+		_exit(errno);
+	}
+	int status = reap(pid);
+	int seen = wait_exit_line(pid, 20000);
+
+	printf("KTEST failed_truth {\"case\":\"%s\",\"pid\":%d,\"ppid\":%d,\"errno\":%d,\"filename\":\"%s\","
+	       "\"argv\":[\"attempt\",\"two words\",\"\"],\"exit_line_seen\":%s}\n",
+	       name, pid, getpid(), WIFEXITED(status) ? WEXITSTATUS(status) : -1, path, seen ? "true" : "false");
 	print_lines_of(pid);
 }
 
@@ -515,6 +551,9 @@ int main(int argc, char **argv)
 		dargv[n++] = "--btf";
 		dargv[n++] = (char *)other_btf;
 	}
+	dargv[n++] = "--exec-failures";
+	dargv[n++] = "--env";
+	dargv[n++] = "KTEST_ENV";
 	for (int i = extra; i < argc && n < 62; i++)
 		dargv[n++] = argv[i];
 	dargv[n] = NULL;
@@ -572,9 +611,14 @@ int main(int argc, char **argv)
 	char *exit_argv[] = {(char *)self_path, "exit", "7", "two words", "", "x", NULL};
 	char *kill_argv[] = {(char *)self_path, "kill", NULL};
 	char *leader_argv[] = {(char *)self_path, "leader-first", "5", NULL};
+	/* The known cases' exec lines must show it (--env KTEST_ENV), and only it. */
+	setenv("KTEST_ENV", "seen", 1);
+	setenv("KTEST_ENV_NOT_ASKED", "hidden", 1);
 	known("exit", exit_argv);
 	known("kill", kill_argv);
 	known("leader-first", leader_argv);
+	failed_exec("missing", "/ktest/no-such-file");
+	failed_exec("directory", "/ktest");
 
 	/* Many processes whose threads all exit at once: one exit line each. */
 	pid_t *gp = calloc((size_t)groups, sizeof(*gp));

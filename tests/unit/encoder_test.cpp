@@ -19,9 +19,9 @@ namespace {
 // A fixed boot time makes "time" exact: 2026-01-01T00:00:00Z.
 const BootClock clock_2026(1767225600ll * 1'000'000'000ll);
 
-json encode(const std::vector<char>& bytes, const Lineage& lineage = {},
-            std::vector<std::string> redact = {}) {
-    auto r = decode_record(bytes.data(), bytes.size());
+json encode(const std::vector<char>& bytes, const Lineage& lineage = {}, std::vector<std::string> redact = {},
+            const std::vector<std::string>& env = {}) {
+    auto r = decode_record(bytes.data(), bytes.size(), env);
     REQUIRE(std::holds_alternative<Event>(r));
     Encoder enc(clock_2026, redact);
     std::string line = enc.encode(std::get<Event>(r), lineage);
@@ -109,6 +109,54 @@ TEST_CASE("exit record -> exit_code and signal", "[encoder]") {
         CHECK(j["signal"] == 11);
         CHECK(j["core_dumped"] == true);
     }
+}
+
+TEST_CASE("exit record -> resource usage, absent when unknown", "[encoder]") {
+    auto j = encode(test::exit_usage_record(5, 1, "burn"));
+    CHECK(j["duration_ns"] == 712'000'000);
+    CHECK(j["cpu_user_ns"] == 300'500'000);
+    CHECK(j["cpu_system_ns"] == 300'500'000);
+    CHECK(j["max_rss_kib"] == 12608 * (sysconf(_SC_PAGESIZE) / 1024));
+    CHECK(j["voluntary_ctxt_switches"] == 3);
+    CHECK(j["nonvoluntary_ctxt_switches"] == 17);
+    auto rec = test::exit_usage_record(5, 1, "burn");
+    test::set_unknown(rec, EXECMOND_UNKNOWN_USAGE);
+    auto unknown = encode(rec);
+    for (const char* k : {"duration_ns", "cpu_user_ns", "cpu_system_ns", "max_rss_kib",
+                          "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"})
+        CHECK_FALSE(unknown.contains(k));
+}
+
+TEST_CASE("--env: only the allowlisted variables present, absent without --env", "[encoder]") {
+    auto rec =
+        test::exec_env_record(9, "env\0"sv, "PATH=/bin\0LD_PRELOAD=/x.so\0LD_PRELOAD_X=1\0E=\0S=pw\0"sv);
+    auto j = encode(rec, {}, {}, {"LD_PRELOAD", "E", "MISSING", "LD"});
+    CHECK(j["env"] == json({{"LD_PRELOAD", "/x.so"}, {"E", ""}}));
+    CHECK_FALSE(j.contains("env_truncated"));
+    CHECK(j.dump().find("pw") == std::string::npos);
+    CHECK(j.dump().find("/bin\"") == std::string::npos);
+    CHECK_FALSE(encode(rec).contains("env"));
+    auto cut = encode(test::exec_env_record(9, "env\0"sv, "E=1\0"sv, 9000), {}, {}, {"E"});
+    CHECK(cut["env"] == json({{"E", "1"}}));
+    CHECK(cut["env_truncated"] == true);
+    auto forkmap = test::exec_env_record(9, "env\0"sv, ""sv);
+    test::set_unknown(forkmap, EXECMOND_UNKNOWN_ENV);
+    CHECK_FALSE(encode(forkmap, {}, {}, {"E"}).contains("env"));
+}
+
+TEST_CASE("exec_failed record -> filename, argv and the errno's name", "[encoder]") {
+    auto j = encode(test::exec_failed_record(42, "sh", "/nope", "/nope\0-x\0"sv, -2));
+    CHECK(j["type"] == "exec_failed");
+    CHECK(j["filename"] == "/nope");
+    CHECK(j["argv"] == json::array({"/nope", "-x"}));
+    CHECK(j["argv_truncated"] == false);
+    CHECK_FALSE(j.contains("argc"));
+    CHECK(j["errno"] == "ENOENT");
+    CHECK(j["parent_source"] == "unknown");
+    CHECK(encode(test::exec_failed_record(42, "sh", "/x", "a\0"sv, -13))["errno"] == "EACCES");
+    CHECK(encode(test::exec_failed_record(42, "sh", "/x", "a\0"sv, -4000))["errno"] == "4000");
+    auto cut = encode(test::exec_failed_record(42, "sh", "/x", "a\0"sv, -2, EXECMOND_FAILED_ARGS_TRUNCATED));
+    CHECK(cut["argv_truncated"] == true);
 }
 
 TEST_CASE("fork record carries the parent's comm", "[encoder]") {
@@ -290,6 +338,20 @@ TEST_CASE("every line the encoder writes follows proto/stream.schema.json", "[en
     add(test::fork_record(10, 0, ""), {});
     add(test::exit_record(5, 1, "sh", 3 << 8), known);
     add(test::exit_record(5, 1, "sh", 11 | 0x80), {});
+    add(test::exit_usage_record(5, 1, "burn"), known);
+    {
+        auto bytes = test::exec_env_record(9, "env\0"sv, "E=\xff\0F=1\0"sv, 9000);
+        auto r = decode_record(bytes.data(), bytes.size(), {"E", "F"});
+        REQUIRE(std::holds_alternative<Event>(r));
+        lines.push_back(enc.encode(std::get<Event>(r), full));
+    }
+    {
+        auto no_usage = test::exit_usage_record(5, 1, "burn");
+        test::set_unknown(no_usage, EXECMOND_UNKNOWN_USAGE | EXECMOND_UNKNOWN_EXIT_CODE);
+        add(no_usage, known);
+    }
+    add(test::exec_failed_record(42, "sh", "/nope", "/nope\0--password=x\0"sv, -2), known);
+    add(test::exec_failed_record(42, "sh", "/\xff", "a\0cut"sv, -4000, EXECMOND_FAILED_ARGS_TRUNCATED), {});
 
     std::string report = test::schema_report(lines);
     INFO(report);

@@ -76,4 +76,51 @@ inline std::vector<char> exit_record(__u32 pid, __u32 ppid, std::string_view com
     return bytes;
 }
 
+// An exec record with an environment area after argv (--env).
+inline std::vector<char> exec_env_record(__u32 pid, std::string_view args, std::string_view env,
+                                         __u32 env_full_len = 0) {
+    auto bytes = exec_record(pid, 1, "env", "/usr/bin/env", args);
+    auto* x = reinterpret_cast<execmond_exec*>(bytes.data());
+    x->env_len = static_cast<__u16>(env.size());
+    x->env_full_len = env_full_len ? env_full_len : static_cast<__u32>(env.size());
+    x->hdr.size = static_cast<__u32>(bytes.size() + env.size());
+    bytes.insert(bytes.end(), env.begin(), env.end());
+    reinterpret_cast<execmond_header*>(bytes.data())->size = static_cast<__u32>(bytes.size());
+    return bytes;
+}
+
+// What bpf/exec_failed.bpf.h writes: no parent, start time or pid namespace.
+inline std::vector<char> exec_failed_record(__u32 pid, std::string_view comm, std::string_view filename,
+                                            std::string_view args, __s32 error, __u32 flags = 0) {
+    execmond_exec_failed x{};
+    x.hdr = header(EXECMOND_REC_EXEC_FAILED, pid, 0, comm);
+    x.hdr.unknown = EXECMOND_UNKNOWN_START | EXECMOND_UNKNOWN_NS;
+    x.hdr.parent_source = EXECMOND_PARENT_UNKNOWN;
+    x.error = error;
+    x.filename_len = static_cast<__u16>(filename.size() + 1);
+    x.args_len = static_cast<__u16>(args.size());
+    x.flags = flags;
+    x.hdr.size = static_cast<__u32>(sizeof(x) + x.filename_len + x.args_len);
+    std::vector<char> bytes(x.hdr.size);
+    std::memcpy(bytes.data(), &x, sizeof(x));
+    std::memcpy(bytes.data() + sizeof(x), filename.data(), filename.size());
+    bytes[sizeof(x) + filename.size()] = '\0';
+    std::memcpy(bytes.data() + sizeof(x) + x.filename_len, args.data(), args.size());
+    return bytes;
+}
+
+// An exit record with resource usage as the probes read it.
+inline std::vector<char> exit_usage_record(__u32 pid, __u32 ppid, std::string_view comm) {
+    auto bytes = exit_record(pid, ppid, comm, 0);
+    auto* x = reinterpret_cast<execmond_exit*>(bytes.data());
+    x->duration_ns = 712'000'000;
+    x->utime_ns = 40'000'000;
+    x->stime_ns = 40'000'000;
+    x->runtime_ns = 601'000'000;
+    x->maxrss_pages = 12608;
+    x->nvcsw = 3;
+    x->nivcsw = 17;
+    return bytes;
+}
+
 } // namespace execmond::test

@@ -3,6 +3,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 #include <deque>
+#include <unistd.h>
 
 using namespace execmond;
 
@@ -111,6 +112,21 @@ TEST_CASE("members a record marks unknown decode as unknown, whatever bytes they
         CHECK_FALSE(e.exit_status_known);
         CHECK(e.exit_status == 0);
     }
+    SECTION("exit without resource usage (fork-map mode)") {
+        auto rec = test::exit_record(9, 1, "sh", 0);
+        auto* x = reinterpret_cast<execmond_exit*>(rec.data());
+        x->duration_ns = 5;
+        x->runtime_ns = 7;
+        x->maxrss_pages = 3;
+        x->nvcsw = 2;
+        test::set_unknown(rec, EXECMOND_UNKNOWN_USAGE);
+        auto e = decode_ok(rec);
+        CHECK_FALSE(e.usage_known);
+        CHECK(e.duration_ns == 0);
+        CHECK(e.cpu_user_ns == 0);
+        CHECK(e.max_rss_kib == 0);
+        CHECK(e.voluntary_ctxt_switches == 0);
+    }
     SECTION("fork without start times") {
         auto rec = test::fork_record(9, 1, "sh");
         test::set_unknown(rec, EXECMOND_UNKNOWN_START);
@@ -125,4 +141,63 @@ TEST_CASE("members a record marks unknown decode as unknown, whatever bytes they
         CHECK(e.euid == 1000);
         CHECK(e.start_boottime_ns == 4'990'000'000ull);
     }
+}
+
+namespace {
+Event exit_with_cpu(__u64 utime, __u64 stime, __u64 runtime) {
+    auto rec = test::exit_record(9, 1, "burn", 0);
+    auto* x = reinterpret_cast<execmond_exit*>(rec.data());
+    x->utime_ns = utime;
+    x->stime_ns = stime;
+    x->runtime_ns = runtime;
+    x->duration_ns = 1'500'000'000;
+    x->maxrss_pages = 1000;
+    x->nvcsw = 12;
+    x->nivcsw = 3;
+    return decode_ok(rec);
+}
+} // namespace
+
+// wait4() reports the scheduler's exact runtime split by the tick samples'
+// ratio (kernel/sched/cputime.c cputime_adjust): so must the exit line.
+TEST_CASE("exit CPU time is the exact runtime split as the kernel's cputime_adjust splits it", "[decoder]") {
+    auto e = exit_with_cpu(3 * 4'000'000ull, 1 * 4'000'000ull, 1'000'000'001ull);
+    CHECK(e.usage_known);
+    CHECK(e.cpu_system_ns == 250'000'000ull);
+    CHECK(e.cpu_user_ns == 750'000'001ull);
+    CHECK(e.duration_ns == 1'500'000'000ull);
+    CHECK(e.max_rss_kib == 1000 * (static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) / 1024));
+    CHECK(e.voluntary_ctxt_switches == 12);
+    CHECK(e.nonvoluntary_ctxt_switches == 3);
+    // No system tick: all of it user time; no user tick: all system time.
+    CHECK(exit_with_cpu(8, 0, 100).cpu_user_ns == 100);
+    CHECK(exit_with_cpu(0, 8, 100).cpu_system_ns == 100);
+    CHECK(exit_with_cpu(0, 0, 100).cpu_user_ns == 100);
+    // Large values do not overflow (a day of CPU on both sides).
+    auto big = exit_with_cpu(86'400'000'000'000ull, 86'400'000'000'000ull, 172'800'000'000'000ull);
+    CHECK(big.cpu_system_ns == 86'400'000'000'000ull);
+    CHECK(big.cpu_user_ns == 86'400'000'000'000ull);
+}
+
+TEST_CASE("exec_failed records decode and are validated like exec records", "[decoder]") {
+    using namespace std::string_view_literals;
+    auto e = decode_ok(test::exec_failed_record(42, "sh", "/nope", "/nope\0-x\0"sv, -2));
+    CHECK(e.kind == EventKind::exec_failed);
+    CHECK(e.filename == "/nope");
+    CHECK(e.args == "/nope\0-x\0"sv);
+    CHECK(e.exec_errno == 2);
+    CHECK(e.start_boottime_ns == 0);
+    CHECK_FALSE(e.args_truncated);
+    CHECK(decode_ok(test::exec_failed_record(42, "sh", "/x", ""sv, -2, EXECMOND_FAILED_ARGS_TRUNCATED))
+              .args_truncated);
+
+    auto lengths = test::exec_failed_record(42, "sh", "/nope", "a\0"sv, -2);
+    reinterpret_cast<execmond_exec_failed*>(lengths.data())->args_len = 9;
+    CHECK(decode_err(lengths).find("lengths") != std::string::npos);
+    CHECK(decode_err(test::exec_failed_record(42, "sh", "/x", ""sv, 0)).find("not an error") !=
+          std::string::npos);
+    auto shorter = test::exec_failed_record(42, "sh", "/x", ""sv, -2);
+    shorter.resize(sizeof(execmond_header) + 4);
+    reinterpret_cast<execmond_header*>(shorter.data())->size = static_cast<__u32>(shorter.size());
+    CHECK(decode_err(shorter).find("exec_failed record has") != std::string::npos);
 }

@@ -63,6 +63,19 @@ TEST_CASE("an empty subscribe sees everything", "[subscription]") {
     CHECK(s.matches(exec(5, 1, 0, "x"), "", "", nullptr, table));
 }
 
+TEST_CASE("exec_failed is an event type of its own, on by default", "[subscription]") {
+    ProcessTable table{ProcReader("/nonexistent")};
+    Event failed = exec(5, 1, 0, "sh");
+    failed.kind = EventKind::exec_failed;
+    CHECK(sub(R"({"type":"subscribe"})").matches(failed, "/nope", "", table));
+    CHECK_FALSE(sub(R"({"type":"subscribe","events":["exec","exit"]})").matches(failed, "/nope", "", table));
+    auto only = sub(R"({"type":"subscribe","events":["exec_failed"],"filename":"/no*"})");
+    CHECK(only.matches(failed, "/nope", "", table));
+    CHECK_FALSE(only.matches(failed, "/bin/sh", "", table));
+    CHECK_FALSE(only.matches(exec(5, 1, 0, "sh"), "/nope", "", table));
+    CHECK(only.to_json()["events"] == nlohmann::ordered_json::array({"exec_failed"}));
+}
+
 TEST_CASE("invalid requests get a reason", "[subscription]") {
     CHECK(error_of("not json") == "request is not valid JSON");
     CHECK(error_of("[1,2]") == "request must be a JSON object");
