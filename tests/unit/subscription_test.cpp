@@ -67,11 +67,12 @@ TEST_CASE("exec_failed is an event type of its own, on by default", "[subscripti
     ProcessTable table{ProcReader("/nonexistent")};
     Event failed = exec(5, 1, 0, "sh");
     failed.kind = EventKind::exec_failed;
-    CHECK(sub(R"({"type":"subscribe"})").matches(failed, "/nope", "", table));
-    CHECK_FALSE(sub(R"({"type":"subscribe","events":["exec","exit"]})").matches(failed, "/nope", "", table));
+    CHECK(sub(R"({"type":"subscribe"})").matches(failed, "/nope", "", nullptr, table));
+    CHECK_FALSE(
+        sub(R"({"type":"subscribe","events":["exec","exit"]})").matches(failed, "/nope", "", nullptr, table));
     auto only = sub(R"({"type":"subscribe","events":["exec_failed"],"filename":"/no*"})");
-    CHECK(only.matches(failed, "/nope", "", table));
-    CHECK_FALSE(only.matches(failed, "/bin/sh", "", table));
+    CHECK(only.matches(failed, "/nope", "", nullptr, table));
+    CHECK_FALSE(only.matches(failed, "/bin/sh", "", nullptr, table));
     CHECK_FALSE(only.matches(exec(5, 1, 0, "sh"), "/nope", "", table));
     CHECK(only.to_json()["events"] == nlohmann::ordered_json::array({"exec_failed"}));
 }
