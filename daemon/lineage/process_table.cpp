@@ -46,6 +46,7 @@ void ProcessTable::seed_one(const ProcSnapshot& s) {
     p.args = s.cmdline;
     p.args_truncated = s.cmdline_truncated;
     p.kernel_thread = s.kernel_thread;
+    p.identity = s.identity;
     p.known_from = KnownFrom::proc;
     table_[s.pid] = std::move(p);
 }
@@ -95,6 +96,7 @@ const ProcessInfo& ProcessTable::on_fork(const Event& e) {
         p.filename = parent->filename;
         p.args = parent->args;
         p.args_truncated = parent->args_truncated;
+        p.identity = parent->identity;
     }
     return p;
 }
@@ -117,6 +119,13 @@ const ProcessInfo& ProcessTable::on_exec(const Event& e) {
     // A cut argument area ends without its NUL, as on exec lines.
     p.args_truncated =
         e.args_truncated || e.args.size() > max_cmdline || (!e.args.empty() && e.args.back() != '\0');
+    p.identity.known = e.identity_known;
+    p.identity.cwd.assign(e.identity_known ? e.cwd : std::string_view());
+    p.identity.exe.assign(e.identity_known ? e.exe : std::string_view());
+    p.identity.tty_dev = e.identity_known ? e.tty_dev : 0;
+    p.identity.audit_known = e.audit_known;
+    p.identity.auid = e.audit_known ? e.auid : unset_id;
+    p.identity.session_id = e.audit_known ? e.session_id : unset_id;
     p.known_from = KnownFrom::exec;
     p.exited = false;
     return p;

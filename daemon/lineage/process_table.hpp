@@ -32,6 +32,7 @@ struct ProcessInfo {
     std::string filename; // last exec'd path, or /proc/PID/exe when seeded
     std::string args;     // NUL-separated argv as last known, at most max_cmdline bytes
     bool args_truncated = false;
+    ProcessIdentity identity;
     uint32_t gid = 0;
     KnownFrom known_from = KnownFrom::proc;
     bool kernel_thread = false;

@@ -4,6 +4,9 @@
 
 #include "event.hpp"
 #include "process_table.hpp"
+#include "tty_name.hpp"
+
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -27,12 +30,20 @@ struct Subscription {
     std::vector<std::string> filename_globs; // exec: the path run; else the image the table knows
     std::string cgroup_prefix;               // cgroup2 path, it and below (whole components); empty: any
     std::vector<Pid> descendants_of;         // the pid itself counts; empty: any
-    unsigned stats_interval_s = 0;           // 0: stats only on request
+    std::vector<uint32_t> auids;             // login uids; empty: any
+    // tty: has one (true) or none (false); or one of these names ("pts/3").
+    std::optional<bool> has_tty;
+    std::vector<std::string> tty_names;
+    unsigned stats_interval_s = 0; // 0: stats only on request
 
     bool wants(EventKind k) const;
     bool matches(const Event& e, std::string_view filename, std::string_view cgroup_path,
                  const ProcessTable& table) const;
     nlohmann::ordered_json to_json() const;
+
+private:
+    bool matches_identity(const Event& e, const ProcessTable& table) const;
+    mutable TtyNames ttys_;
 };
 
 struct SubscribeRequest {
