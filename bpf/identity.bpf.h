@@ -92,12 +92,20 @@ __noinline int ident_path(__u64 dentry, __u64 vfsmnt, __u64 root_dentry, __u64 r
 			continue;
 		}
 		parent = ident_read_ptr(&((struct dentry *)dentry)->d_parent);
-		if (parent == dentry) { /* a root not mounted here: d_path() stops too */
-			truncated = false;
-			break;
-		}
 		if (bpf_core_read(&name, sizeof(name), &((struct dentry *)dentry)->d_name))
 			break;
+		if (parent == dentry) {
+			truncated = false;
+			if (i > 0) /* a root not mounted here: d_path() stops too */
+				break;
+			/* A pseudo file (memfd, alloc_file_pseudo()): d_path() asks its
+			 * simple_dname(), "/NAME (deleted)". */
+			s->path_name[0] = (__u64)name.name;
+			s->path_len[0] = (__u32)(name.hash_len >> 32);
+			deleted = true;
+			i = 1;
+			break;
+		}
 		s->path_name[i] = (__u64)name.name;
 		s->path_len[i] = (__u32)(name.hash_len >> 32);
 		dentry = parent;

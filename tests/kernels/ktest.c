@@ -251,19 +251,46 @@ static int reap(pid_t pid)
 	return status;
 }
 
-/* A known command: its fork, exec and exit lines are printed with the truth. */
-static void known(const char *name, char *const argv[])
+/*
+ * A known command: its fork, exec and exit lines are printed with the truth,
+ * which includes the directory it runs in (`cwd`: posix_spawn chdirs the
+ * child there when given) and the file it runs (realpath of argv[0]).
+ */
+static void known_in(const char *name, char *const argv[], const char *cwd)
 {
-	pid_t pid = spawn(argv);
-	int status = reap(pid);
-	int seen = wait_exit_line(pid, 20000);
+	posix_spawn_file_actions_t fa;
+	char here[4096], exe[4096];
+	pid_t pid;
+	int err, status, seen;
 
-	printf("KTEST truth {\"case\":\"%s\",\"pid\":%d,\"ppid\":%d,\"status\":%d,\"filename\":\"%s\",\"argv\":[",
-	       name, pid, getpid(), status, argv[0]);
+	posix_spawn_file_actions_init(&fa);
+	if (cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, cwd);
+	err = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (err) {
+		errno = err;
+		die("spawn %s", argv[0]);
+	}
+	status = reap(pid);
+	seen = wait_exit_line(pid, 20000);
+	if (!cwd && !getcwd(here, sizeof(here)))
+		die("getcwd");
+	if (!realpath(argv[0], exe))
+		die("realpath %s", argv[0]);
+
+	printf("KTEST truth {\"case\":\"%s\",\"pid\":%d,\"ppid\":%d,\"status\":%d,\"filename\":\"%s\","
+	       "\"cwd\":\"%s\",\"exe\":\"%s\",\"argv\":[",
+	       name, pid, getpid(), status, argv[0], cwd ? cwd : here, exe);
 	for (int i = 0; argv[i]; i++)
 		printf("%s\"%s\"", i ? "," : "", argv[i]);
 	printf("],\"exit_line_seen\":%s}\n", seen ? "true" : "false");
 	print_lines_of(pid);
+}
+
+static void known(const char *name, char *const argv[])
+{
+	known_in(name, argv, NULL);
 }
 
 /* ------------------------------------------------------------ BPF objects */
@@ -572,7 +599,13 @@ int main(int argc, char **argv)
 	char *exit_argv[] = {(char *)self_path, "exit", "7", "two words", "", "x", NULL};
 	char *kill_argv[] = {(char *)self_path, "kill", NULL};
 	char *leader_argv[] = {(char *)self_path, "leader-first", "5", NULL};
-	known("exit", exit_argv);
+	/* Who and where (cwd, exe): a directory of its own, made canonical. */
+	char cwd_dir[300], cwd_real[4096];
+	snprintf(cwd_dir, sizeof(cwd_dir), "%s/ktest-cwd", dir);
+	mkdir(cwd_dir, 0755);
+	if (!realpath(cwd_dir, cwd_real))
+		die("realpath %s", cwd_dir);
+	known_in("exit", exit_argv, cwd_real);
 	known("kill", kill_argv);
 	known("leader-first", leader_argv);
 
