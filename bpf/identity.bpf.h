@@ -15,6 +15,26 @@
 
 #define IDENT_PATH_TRUNCATED (1 << 16)
 
+/* The highest offset a path section may start at (the exe's). */
+#define IDENT_BASE_MAX (EXECMOND_FILENAME_MAX + EXECMOND_ARGS_MAX + EXECMOND_PATH_MAX)
+
+/*
+ * An offset into the scratch record's data, checked where it is used: 64-bit
+ * and behind a compiler barrier, because 5.10's verifier loses the bounds of
+ * a 32-bit sum that clang computed before the check. Returns false if out of
+ * bounds (which the checks before it rule out).
+ */
+static __always_inline bool ident_at(__u64 base, __u64 pos, __u64 *off)
+{
+	__u64 o = base + pos;
+
+	asm volatile("" : "+r"(o));
+	if (o > IDENT_BASE_MAX + EXECMOND_PATH_MAX)
+		return false;
+	*off = o;
+	return true;
+}
+
 /* Not a NUL-terminated string in the record: how /proc marks a deleted path. */
 #define IDENT_DELETED	  " (deleted)"
 #define IDENT_DELETED_LEN 10
@@ -61,8 +81,9 @@ __noinline int ident_path(__u64 dentry, __u64 vfsmnt, __u64 root_dentry, __u64 r
 	__u64 mnt, mnt_root, parent, pprev;
 	bool deleted, truncated = true;
 	__u32 i, n, pos = 0;
+	__u64 off;
 
-	if (!s || base > EXECMOND_FILENAME_MAX + EXECMOND_ARGS_MAX + EXECMOND_PATH_MAX)
+	if (!s || base > IDENT_BASE_MAX)
 		return -1;
 	pprev = ident_read_ptr(&((struct dentry *)dentry)->d_hash.pprev);
 	parent = ident_read_ptr(&((struct dentry *)dentry)->d_parent);
@@ -123,12 +144,15 @@ __noinline int ident_path(__u64 dentry, __u64 vfsmnt, __u64 root_dentry, __u64 r
 		len = s->path_len[at];
 		if (len == 0)
 			continue;
-		if (len >= EXECMOND_PATH_MAX || pos + 1 + len > EXECMOND_PATH_MAX) {
+		if (len >= EXECMOND_PATH_MAX - 1 || pos + 1 + len > EXECMOND_PATH_MAX) {
 			truncated = true;
 			break;
 		}
-		s->data[base + pos] = '/';
-		r = bpf_probe_read_kernel_str(&s->data[base + pos + 1], len + 1,
+		if (!ident_at(base, pos, &off))
+			return -1;
+		s->data[off] = '/';
+		/* len + 1 < EXECMOND_PATH_MAX: the mask keeps it, and shows the bound. */
+		r = bpf_probe_read_kernel_str(&s->data[off + 1], (len + 1) & (EXECMOND_PATH_MAX - 1),
 					      (const void *)s->path_name[at]);
 		if (r <= 1)
 			break;
@@ -137,11 +161,15 @@ __noinline int ident_path(__u64 dentry, __u64 vfsmnt, __u64 root_dentry, __u64 r
 			return -1;
 	}
 	if (pos == 0) {
-		s->data[base] = '/';
+		if (!ident_at(base, 0, &off))
+			return -1;
+		s->data[off] = '/';
 		pos = 1;
 	}
 	if (deleted && pos + IDENT_DELETED_LEN <= EXECMOND_PATH_MAX) {
-		__builtin_memcpy(&s->data[base + pos], IDENT_DELETED, IDENT_DELETED_LEN);
+		if (!ident_at(base, pos, &off))
+			return -1;
+		__builtin_memcpy(&s->data[off], IDENT_DELETED, IDENT_DELETED_LEN);
 		pos += IDENT_DELETED_LEN;
 	}
 	return pos | (truncated ? IDENT_PATH_TRUNCATED : 0);
@@ -166,10 +194,12 @@ static __always_inline void ident_interp(struct exec_scratch *s, const char *int
 {
 	long r;
 
+	__u64 off;
+
 	s->rec.interp_len = 0;
-	if (interp == filename || base > EXECMOND_FILENAME_MAX + EXECMOND_ARGS_MAX + 2 * EXECMOND_PATH_MAX)
+	if (interp == filename || !ident_at(base, 0, &off) || off > IDENT_BASE_MAX + EXECMOND_PATH_MAX)
 		return;
-	r = bpf_probe_read_kernel_str(&s->data[base], EXECMOND_INTERP_MAX, interp);
+	r = bpf_probe_read_kernel_str(&s->data[off], EXECMOND_INTERP_MAX, interp);
 	if (r > 1)
 		s->rec.interp_len = r - 1;
 }
