@@ -349,3 +349,84 @@ TEST_CASE("per mode: a BTF file reads the same members, fork-map none of them", 
             CHECK_FALSE(e.contains(m));
     }
 }
+
+TEST_CASE("processes seeded from /proc: process and exit lines carry cwd, exe, auid, session_id, tty",
+          "[identity]") {
+    require_root();
+    std::string dir = temp_subdir("seeded");
+    int master = -1, slave = -1;
+    char name[256];
+    REQUIRE(openpty(&master, &slave, name, nullptr, nullptr) == 0);
+    // Running before the daemon starts: only /proc can tell.
+    Waiting c = start({cat}, [&] {
+        int fd = open("/proc/self/loginuid", O_WRONLY);
+        bool ok = fd >= 0 && write(fd, "4343", 4) == 4;
+        close(fd);
+        return ok && chdir(dir.c_str()) == 0 && setsid() >= 0 && ioctl(slave, TIOCSCTTY, 0) == 0;
+    });
+    close(slave);
+    for (int i = 0; i < 500 && readlink_str(c.proc("exe")) != fs::canonical(cat).string(); ++i)
+        usleep(10000);
+    REQUIRE(readlink_str(c.proc("exe")) == fs::canonical(cat).string());
+    std::string session = slurp(c.proc("sessionid"));
+
+    Daemon daemon;
+    Client client(daemon.socket());
+    client.send(R"({"type":"snapshot"})");
+    auto p = client.until([&](const json& l) { return l["type"] == "process" && l["pid"] == c.pid; });
+    REQUIRE(p);
+    CHECK((*p)["known_from"] == "proc");
+    CHECK((*p)["cwd"] == readlink_str(c.proc("cwd")));
+    CHECK((*p)["cwd"] == dir);
+    CHECK((*p)["exe"] == readlink_str(c.proc("exe")));
+    CHECK((*p)["auid"] == 4343);
+    CHECK(std::to_string((*p)["session_id"].get<uint32_t>()) == session);
+    CHECK((*p)["tty"] == std::string(name + 5));
+
+    client.send(json{{"type", "subscribe"}, {"events", {"exit"}}, {"auid", 4343}, {"tty", true}}.dump());
+    REQUIRE(client.until([](const json& l) { return l["type"] == "subscribed"; }));
+    pid_t pid = c.pid;
+    c.finish();
+    close(master);
+    auto x = client.until([&](const json& l) { return l["type"] == "exit"; });
+    REQUIRE(x);
+    CHECK((*x)["pid"] == pid);
+    CHECK((*x)["cwd"] == dir);
+    CHECK((*x)["auid"] == 4343);
+    CHECK((*x)["tty"] == std::string(name + 5));
+}
+
+TEST_CASE("subscribe by auid and tty", "[identity]") {
+    require_root();
+    Watch w;
+    w.client.send(
+        json{{"type", "subscribe"}, {"events", {"exec"}}, {"descendants_of", getpid()}, {"auid", 4444}}
+            .dump());
+    REQUIRE(w.client.until([](const json& l) { return l["type"] == "subscribed"; }));
+    Waiting other = start({cat}); // no such auid: filtered out
+    Waiting mine = start({cat}, [] {
+        int fd = open("/proc/self/loginuid", O_WRONLY);
+        bool ok = fd >= 0 && write(fd, "4444", 4) == 4;
+        close(fd);
+        return ok;
+    });
+    auto e = w.client.until([](const json& l) { return l["type"] == "exec"; });
+    REQUIRE(e);
+    CHECK((*e)["pid"] == mine.pid);
+    CHECK(slurp(mine.proc("loginuid")) == "4444");
+
+    w.client.send(
+        json{{"type", "subscribe"}, {"events", {"exec"}}, {"descendants_of", getpid()}, {"tty", false}}
+            .dump());
+    REQUIRE(w.client.until([](const json& l) { return l["type"] == "subscribed"; }));
+    int master = -1, slave = -1;
+    char name[256];
+    REQUIRE(openpty(&master, &slave, name, nullptr, nullptr) == 0);
+    Waiting with_tty = start({cat}, [&] { return setsid() >= 0 && ioctl(slave, TIOCSCTTY, 0) == 0; });
+    Waiting without = start({cat}, [] { return setsid() >= 0; });
+    auto n = w.client.until([](const json& l) { return l["type"] == "exec"; });
+    REQUIRE(n);
+    CHECK((*n)["pid"] == without.pid);
+    close(slave);
+    close(master);
+}
