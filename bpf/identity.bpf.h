@@ -35,6 +35,19 @@ static __always_inline bool ident_at(__u64 base, __u64 pos, __u64 *off)
 	return true;
 }
 
+/*
+ * One helper read instead of two where this kernel's struct dentry has the
+ * two fields one after the other (every kernel so far: d_hash, d_parent,
+ * d_name). A CO-RE constant: the verifier sees only one branch.
+ */
+#define IDENT_ADJACENT(a, b)                                                                                 \
+	(bpf_core_field_offset(struct dentry, b) == bpf_core_field_offset(struct dentry, a) + 8)
+
+struct ident_parent_name {
+	__u64 parent;
+	struct qstr name;
+};
+
 /* Not a NUL-terminated string in the record: how /proc marks a deleted path. */
 #define IDENT_DELETED	  " (deleted)"
 #define IDENT_DELETED_LEN 10
@@ -85,8 +98,16 @@ __noinline int ident_path(__u64 dentry, __u64 vfsmnt, __u64 root_dentry, __u64 r
 
 	if (!s || base > IDENT_BASE_MAX)
 		return -1;
-	pprev = ident_read_ptr(&((struct dentry *)dentry)->d_hash.pprev);
-	parent = ident_read_ptr(&((struct dentry *)dentry)->d_parent);
+	if (IDENT_ADJACENT(d_hash.pprev, d_parent)) {
+		__u64 two[2] = {};
+
+		bpf_core_read(two, sizeof(two), &((struct dentry *)dentry)->d_hash.pprev);
+		pprev = two[0];
+		parent = two[1];
+	} else {
+		pprev = ident_read_ptr(&((struct dentry *)dentry)->d_hash.pprev);
+		parent = ident_read_ptr(&((struct dentry *)dentry)->d_parent);
+	}
 	deleted = pprev == 0 && parent != dentry; /* d_unlinked() */
 
 	/* Up to the root, one component (or one mount crossing, len 0) a step. */
@@ -112,9 +133,18 @@ __noinline int ident_path(__u64 dentry, __u64 vfsmnt, __u64 root_dentry, __u64 r
 			mnt_root = ident_read_ptr(&((struct vfsmount *)vfsmnt)->mnt_root);
 			continue;
 		}
-		parent = ident_read_ptr(&((struct dentry *)dentry)->d_parent);
-		if (bpf_core_read(&name, sizeof(name), &((struct dentry *)dentry)->d_name))
-			break;
+		if (IDENT_ADJACENT(d_parent, d_name)) {
+			struct ident_parent_name pn;
+
+			if (bpf_core_read(&pn, sizeof(pn), &((struct dentry *)dentry)->d_parent))
+				break;
+			parent = pn.parent;
+			name = pn.name;
+		} else {
+			parent = ident_read_ptr(&((struct dentry *)dentry)->d_parent);
+			if (bpf_core_read(&name, sizeof(name), &((struct dentry *)dentry)->d_name))
+				break;
+		}
 		if (parent == dentry) {
 			truncated = false;
 			if (i > 0) /* a root not mounted here: d_path() stops too */
