@@ -47,6 +47,15 @@ std::string_view dev_text(uint32_t dev, std::array<char, 24>& buf) {
     return {buf.data(), static_cast<size_t>(at - buf.data())};
 }
 
+// The mtime in ns, saturated: an inode's time may lie beyond int64 ns (year 2262).
+int64_t mtime_ns(const ExeFile& f) {
+    int64_t ns = 0;
+    if (__builtin_mul_overflow(f.mtime_sec, int64_t{1'000'000'000}, &ns) ||
+        __builtin_add_overflow(ns, int64_t{f.mtime_nsec % 1'000'000'000}, &ns))
+        return f.mtime_sec < 0 ? INT64_MIN : INT64_MAX;
+    return ns;
+}
+
 // st_mode's permission bits as four octal digits: "0755", "4755".
 std::string_view mode_text(uint32_t mode, std::array<char, 4>& buf) {
     for (int i = 3; i >= 0; --i, mode >>= 3)
@@ -195,7 +204,7 @@ void Encoder::write_identity(const Event& e) const {
         w.key(k_size);
         w.value(static_cast<uint64_t>(f.size < 0 ? 0 : f.size));
         w.key(k_mtime);
-        w.string(BootClock::format_rfc3339(f.mtime_sec * 1'000'000'000 + f.mtime_nsec));
+        w.string(BootClock::format_rfc3339(mtime_ns(f)));
         w.key(k_nlink);
         w.value(f.nlink);
         w.end_object();
