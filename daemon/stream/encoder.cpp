@@ -325,7 +325,7 @@ std::string Encoder::process(const ProcessInfo& p, const ProcessInfo* parent,
         w.key(k_kernel_thread);
         w.value(true);
     }
-    write_identity(p.identity);
+    write_identity(p.identity());
     w.key(k_known_from);
     w.string(to_string(p.known_from));
     if (p.cgroup_id != 0) {
@@ -386,7 +386,7 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
     if (e.kind == EventKind::exec)
         write_identity(e);
     else if (e.kind == EventKind::exit && lineage.self) // as of its last exec, or /proc
-        write_identity(lineage.self->identity);
+        write_identity(lineage.self->identity());
     if (e.kind == EventKind::exit && !e.exit_status_known) {
         // Unknown, not 0 (fork-map mode): null.
         w.key(k_exit_code);

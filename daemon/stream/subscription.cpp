@@ -162,10 +162,10 @@ bool Subscription::matches_identity(const Event& e, const ProcessTable& table) c
         const ProcessInfo* p = table.find(e.pid);
         if (!p)
             return false;
-        audit_known = p->identity.audit_known;
-        auid = p->identity.auid;
-        tty_known = p->identity.known;
-        tty = p->identity.tty_dev;
+        audit_known = p->identity().audit_known;
+        auid = p->identity().auid;
+        tty_known = p->identity().known;
+        tty = p->identity().tty_dev;
     }
     if (!auids.empty() && (!audit_known || std::find(auids.begin(), auids.end(), auid) == auids.end()))
         return false;
