@@ -20,17 +20,21 @@ struct mm_struct___env {
 } __attribute__((preserve_access_index));
 
 /* Appends up to EXECMOND_ENV_AREA_MAX bytes of the new image's environment
- * area after argv. */
+ * area after the exec record's other sections (argv, then the identity
+ * strings): call it last. */
 static __always_inline void read_env(struct exec_scratch *s, void *mm_ptr)
 {
 	struct mm_struct___env *mm = mm_ptr;
-	__u32 at = s->rec.filename_len + s->rec.args_len;
+	/* 64-bit and behind a barrier: 5.10's verifier loses the bounds of a
+	 * 32-bit sum of these lengths. */
+	__u64 at = (__u64)s->rec.filename_len + s->rec.args_len + s->rec.cwd_len + s->rec.exe_len +
+		   s->rec.interp_len;
 	unsigned long start, end, full;
 	__u32 len;
 
 	s->rec.env_len = 0;
 	s->rec.env_full_len = 0;
-	s->rec.reserved1 = 0;
+	s->rec.env_reserved = 0;
 	if (!env_enabled)
 		return;
 	start = BPF_CORE_READ(mm, env_start);
@@ -38,7 +42,8 @@ static __always_inline void read_env(struct exec_scratch *s, void *mm_ptr)
 	full = end > start ? end - start : 0;
 	len = full > EXECMOND_ENV_AREA_MAX ? EXECMOND_ENV_AREA_MAX : full;
 	s->rec.env_full_len = full > 0xffffffffUL ? 0xffffffffU : full;
-	if (at > EXECMOND_FILENAME_MAX + EXECMOND_ARGS_MAX || len == 0)
+	asm volatile("" : "+r"(at));
+	if (at > EXECMOND_EXEC_DATA_MAX - EXECMOND_ENV_AREA_MAX || len == 0)
 		return;
 	/* Keeps the bounds visible to the verifier after clang's rewrites. */
 	asm volatile("" : "+r"(len));

@@ -22,6 +22,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+#include "identity.bpf.h"
 #include "probes_tp_btf.bpf.h"
 #include "probes_btf_file.bpf.h"
 #include "probes_fork_map.bpf.h"

@@ -45,11 +45,23 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
-/* An exec record is too large for the BPF stack: built here, then copied. */
+/*
+ * An exec record is too large for the BPF stack: built here, then copied.
+ * `data` has one EXECMOND_PATH_MAX of slack: a path section is written at a
+ * bounded offset with a bounded size, which the verifier checks separately.
+ * The path walk (bpf/identity.bpf.h) keeps its components after it.
+ */
 struct exec_scratch {
 	struct execmond_exec rec;
-	char data[EXECMOND_FILENAME_MAX + EXECMOND_ARGS_MAX + EXECMOND_ENV_AREA_MAX];
+	/* Room for the identity walks' last write past their base (a path) and
+	 * for the environment area after them. */
+	char data[EXECMOND_EXEC_DATA_MAX + 8];
+	__u64 path_name[EXECMOND_PATH_STEPS];
+	__u32 path_len[EXECMOND_PATH_STEPS];
+	__u32 forget;
 };
+/* A per-CPU map value may not exceed 32 KiB (PCPU_MIN_UNIT_SIZE). */
+_Static_assert(sizeof(struct exec_scratch) <= 32768, "exec scratch too large for a per-CPU map value");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -175,17 +187,19 @@ static __always_inline struct exec_scratch *scratch(void)
 }
 
 /*
- * Copies the finished exec record (header + filename + args) into the ring.
+ * Copies the finished exec record (header + filename, args, cwd, exe and
+ * interp) into the ring.
  * bpf_ringbuf_output (5.8) takes a variable size, so the record is exactly as
  * long as its contents, and its commit is followed by after_commit() like
  * every other record's.
  */
 static __always_inline void output_exec(struct exec_scratch *s)
 {
-	__u32 size = sizeof(s->rec) + s->rec.filename_len + s->rec.args_len + s->rec.env_len;
+	__u32 size = sizeof(s->rec) + s->rec.filename_len + s->rec.args_len + s->rec.cwd_len +
+		     s->rec.exe_len + s->rec.interp_len + s->rec.env_len;
 	__u64 flags;
 
-	if (size > sizeof(*s))
+	if (size > sizeof(s->rec) + EXECMOND_EXEC_DATA_MAX)
 		return;
 	s->rec.hdr.size = size;
 	flags = wake_flags();

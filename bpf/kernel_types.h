@@ -135,10 +135,21 @@ struct cred {
 	kgid_t egid;
 };
 
+struct tty_driver {
+	int major;
+	int minor_start;
+};
+
+struct tty_struct {
+	struct tty_driver *driver;
+	int index;
+};
+
 struct signal_struct {
 	atomic_t live;
 	int group_exit_code;
 	unsigned int flags;
+	struct tty_struct *tty; /* the controlling terminal, NULL if none */
 };
 
 struct mm_struct {
@@ -158,6 +169,80 @@ struct css_set {
 	struct cgroup *dfl_cgrp;
 };
 
+/* What the identity reads walk (bpf/identity.bpf.h): paths, mounts, inodes. */
+struct qstr {
+	__u64 hash_len; /* little-endian: u32 hash, then u32 len (the high half) */
+	const unsigned char *name;
+};
+
+struct hlist_bl_node {
+	struct hlist_bl_node *next, **pprev;
+};
+
+struct dentry {
+	struct hlist_bl_node d_hash; /* unhashed: unlinked (d_unlinked()) */
+	struct dentry *d_parent;
+	struct qstr d_name;
+};
+
+struct vfsmount {
+	struct dentry *mnt_root;
+};
+
+/* The kernel's mount around each vfsmount (fs/mount.h): container_of(). */
+struct mount {
+	struct mount *mnt_parent;
+	struct dentry *mnt_mountpoint;
+	struct vfsmount mnt;
+};
+
+struct path {
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+};
+
+struct fs_struct {
+	struct path root;
+	struct path pwd;
+};
+
+struct super_block {
+	__u32 s_dev; /* kernel dev_t: major << 20 | minor */
+};
+
+struct timespec64 {
+	__s64 tv_sec;
+	long tv_nsec;
+};
+
+/* Linux 6.11 and later: the times as separate seconds and nanoseconds. */
+struct inode {
+	__u16 i_mode;
+	kuid_t i_uid;
+	kgid_t i_gid;
+	unsigned long i_ino;
+	unsigned int i_nlink;
+	__s64 i_size;
+	struct super_block *i_sb;
+	__s64 i_mtime_sec;
+	__u32 i_mtime_nsec;
+};
+
+/* Up to 6.6 (CO-RE flavours: the suffix is dropped when matching). */
+struct inode___timespec {
+	struct timespec64 i_mtime;
+};
+
+/* 6.7 to 6.10. */
+struct inode___hidden_timespec {
+	struct timespec64 __i_mtime;
+};
+
+struct file {
+	struct path f_path;
+	struct inode *f_inode;
+};
+
 struct task_struct {
 	int pid;
 	int tgid;
@@ -171,12 +256,18 @@ struct task_struct {
 	struct css_set *cgroups;
 	struct mm_struct *mm;
 	struct signal_struct *signal;
+	struct fs_struct *fs;
+	kuid_t loginuid;	/* CONFIG_AUDIT */
+	unsigned int sessionid; /* CONFIG_AUDIT */
 	char comm[16];
 };
 
 struct linux_binprm {
 	const char *filename;
+	const char *interp; /* == filename unless a binfmt (#!, misc) replaced it */
+	struct file *file;  /* what the kernel runs now */
 	int argc;
+	unsigned int secureexec : 1; /* AT_SECURE */
 };
 
 /*

@@ -88,6 +88,7 @@ int BPF_PROG(exec_btf_file, struct task_struct *task, pid_t old_pid, struct linu
 
 	mm = BPF_CORE_READ(task, mm);
 	read_args(s, BPF_CORE_READ(mm, arg_start), BPF_CORE_READ(mm, arg_end));
+	IDENT_FILL(s, task, bprm, BPF_CORE_READ);
 	read_env(s, mm);
 	output_exec(s);
 	return 0;

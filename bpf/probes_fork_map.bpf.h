@@ -129,6 +129,7 @@ int exec_fork_map(void *ctx)
 	bpf_probe_read_kernel(&loc, sizeof(loc), (const char *)ctx + tp.exec_filename_loc);
 	n = bpf_probe_read_kernel_str(s->data, EXECMOND_FILENAME_MAX, (const char *)ctx + (loc & 0xffff));
 	s->rec.filename_len = n > 0 ? n : 0;
+	ident_unknown(s);
 	output_exec(s);
 	return 0;
 }

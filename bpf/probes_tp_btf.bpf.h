@@ -118,6 +118,7 @@ int BPF_PROG(exec_btf, struct task_struct *task, pid_t old_pid, struct linux_bin
 
 	mm = task->mm;
 	read_args(s, mm->arg_start, mm->arg_end);
+	IDENT_FILL(s, task, bprm, IDENT_DIRECT);
 	read_env(s, mm);
 	output_exec(s);
 	return 0;

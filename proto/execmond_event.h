@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define EXECMOND_ABI_VERSION 3
+#define EXECMOND_ABI_VERSION 4
 
 #define EXECMOND_COMM_LEN    16
 /* Bytes of the path passed to execve(), including its NUL. */
@@ -24,6 +24,13 @@
 /* Bytes of the new image's environment area copied per exec with --env (the
  * daemon keeps only the allowlisted names: bpf/env.bpf.h). */
 #define EXECMOND_ENV_AREA_MAX 8192
+/* Bytes of an exec's working directory and of its executable's path, each
+ * (no NUL), and of a #! interpreter's name. */
+#define EXECMOND_PATH_MAX   4096
+#define EXECMOND_INTERP_MAX 256
+/* Path components plus mount crossings one path walk may take: beyond it the
+ * path is cut (cwd_truncated) rather than the verifier's budget spent. */
+#define EXECMOND_PATH_STEPS 64
 /* Highest CPU index the drop counters and scratch buffers are sized for. */
 #define EXECMOND_MAX_CPUS 4096
 
@@ -58,9 +65,19 @@ enum execmond_unknown {
 	EXECMOND_UNKNOWN_EUID = 1 << 2,	     /* exec: euid, egid */
 	EXECMOND_UNKNOWN_ARGS = 1 << 3,	     /* exec: argc and the argument area */
 	EXECMOND_UNKNOWN_EXIT_CODE = 1 << 4, /* exit: exit_code */
+	EXECMOND_UNKNOWN_IDENT = 1 << 5,     /* exec: cwd, exe, exe_*, interp, tty, flags */
+	EXECMOND_UNKNOWN_AUDIT = 1 << 6,     /* exec: auid, session_id (no CONFIG_AUDIT) */
 	/* exit: duration and resource usage (high bit: other sets add theirs below) */
 	EXECMOND_UNKNOWN_USAGE = 1 << 15,
 	EXECMOND_UNKNOWN_ENV = 1 << 14, /* exec: the environment area (fork-map mode) */
+};
+
+/* struct execmond_exec `flags`. */
+enum execmond_exec_flags {
+	EXECMOND_EXEC_CWD_TRUNCATED = 1 << 0, /* the walk's bound cut the cwd */
+	EXECMOND_EXEC_EXE_TRUNCATED = 1 << 1, /* ... or the executable's path */
+	EXECMOND_EXEC_FILELESS = 1 << 2,      /* the executable has no name on disk (nlink 0) */
+	EXECMOND_EXEC_SECURE = 1 << 3,	      /* bprm->secureexec: AT_SECURE */
 };
 
 /* Common to all records: who, when, where. 80 bytes. */
@@ -90,8 +107,10 @@ struct execmond_fork {
 };
 
 /* A successful execve()/execveat(). Followed by `filename_len` bytes of
- * path (NUL included), then `args_len` bytes of NUL-separated argv, then
- * `env_len` bytes of the environment area (only with --env). */
+ * path (NUL included), `args_len` bytes of NUL-separated argv, then (no NULs)
+ * `cwd_len` bytes of working directory, `exe_len` of the executable's path
+ * and `interp_len` of the #! interpreter (0: not a script), then `env_len`
+ * bytes of the environment area (only with --env). */
 struct execmond_exec {
 	struct execmond_header hdr;
 	__u32 old_tid; /* thread that called execve (sched_process_exec old_pid) */
@@ -101,11 +120,34 @@ struct execmond_exec {
 	__u16 args_len;
 	__u32 args_full_len; /* size of the whole argument area, to flag truncation */
 	__u32 argc;	     /* argument count as the kernel saw it (bprm->argc) */
-	__u16 env_len;	     /* bytes of the environment area that follow argv */
-	__u16 reserved1;
+	__u16 cwd_len;	     /* at most EXECMOND_PATH_MAX */
+	__u16 exe_len;	     /* at most EXECMOND_PATH_MAX */
+	__u16 interp_len;    /* at most EXECMOND_INTERP_MAX */
+	__u16 flags;	     /* enum execmond_exec_flags */
+	__u32 auid;	     /* login uid, 4294967295 if unset */
+	__u32 session_id;    /* audit session, 4294967295 if unset */
+	__u32 tty_dev;	     /* controlling tty as stat's tty_nr (new_encode_dev), 0: none */
+	/* The executable (file_inode(bprm->file)), as stat(2) shows it. */
+	__u32 exe_dev; /* st_dev, new_encode_dev() */
+	__u64 exe_ino;
+	__s64 exe_size;
+	__s64 exe_mtime_sec;
+	__u32 exe_mtime_nsec;
+	__u32 exe_mode;
+	__u32 exe_uid;
+	__u32 exe_gid;
+	__u32 exe_nlink;
+	__u32 reserved1;
+	__u16 env_len;	    /* bytes of the environment area after interp */
+	__u16 env_reserved;
 	__u32 env_full_len; /* size of the whole area (0 without --env), to flag truncation */
-			     /* filename, args, env follow: at most FILENAME_MAX + ARGS_MAX + ENV_AREA_MAX */
+	/* filename, args, cwd, exe, interp and env follow: at most EXECMOND_EXEC_DATA_MAX */
 };
+
+/* Bytes that may follow struct execmond_exec. */
+#define EXECMOND_EXEC_DATA_MAX                                                                               \
+	(EXECMOND_FILENAME_MAX + EXECMOND_ARGS_MAX + 2 * EXECMOND_PATH_MAX + EXECMOND_INTERP_MAX +             \
+	 EXECMOND_ENV_AREA_MAX)
 
 /* The last thread of a process exited: one record per process. The header
  * describes the process (its leader's start, ns_pid and comm), whichever

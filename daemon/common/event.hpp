@@ -17,6 +17,22 @@ enum class EventKind : uint8_t { fork, exec, exit, exec_failed };
 
 enum class ParentSource : uint8_t { btf, offsets, fork_map, unknown };
 
+// auid and session_id when the process has none (never logged in).
+inline constexpr uint32_t unset_id = 4294967295u;
+
+// The executable's inode at exec, as stat(2) shows it.
+struct ExeFile {
+    uint32_t dev = 0; // st_dev, 32-bit encoding (major(), minor() of <sys/sysmacros.h>)
+    uint64_t ino = 0;
+    uint32_t mode = 0; // st_mode, file type included
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    int64_t size = 0;
+    int64_t mtime_sec = 0;
+    uint32_t mtime_nsec = 0;
+    uint32_t nlink = 0;
+};
+
 struct Event {
     EventKind kind{};
     KtimeNs ktime_ns = 0;
@@ -51,6 +67,20 @@ struct Event {
     // the caller passed them, and the error execve() returned
     int exec_errno = 0;
 
+    // exec: who and where (bpf/identity.bpf.h), when identity_known.
+    std::string_view cwd; // absolute; " (deleted)" at the end as /proc shows it
+    bool cwd_truncated = false;
+    std::string_view exe; // the file the kernel runs (readlink /proc/PID/exe)
+    bool exe_truncated = false;
+    ExeFile exe_file;
+    std::string_view interpreter; // the #! line's interpreter; empty: not a script
+    bool fileless = false;        // the executable has no name on disk
+    bool secure_exec = false;     // AT_SECURE
+    uint32_t tty_dev = 0;         // controlling tty as stat's tty_nr; 0: none
+    // When audit_known (the kernel has CONFIG_AUDIT); unset_id: none.
+    uint32_t auid = unset_id;
+    uint32_t session_id = unset_id;
+
     // exit: wait(2) status
     uint32_t exit_status = 0;
     // exit: resource usage of the whole process (usage_known), as wait4()'s
@@ -69,6 +99,9 @@ struct Event {
     bool args_known = true;        // exec: argv, argc, args_truncated
     bool exit_status_known = true; // exit: exit_status
     bool usage_known = true;       // exit: duration_ns .. nonvoluntary_ctxt_switches
+    // Not read by default: the fork-map probes cannot, and tests build events.
+    bool identity_known = false; // exec: cwd .. tty_dev
+    bool audit_known = false;    // exec: auid, session_id
 };
 
 // Records lost, by the kind of event they held.

@@ -76,6 +76,36 @@ void decode_usage(const execmond_exit& x, Event& e) {
     e.nonvoluntary_ctxt_switches = x.nivcsw;
 }
 
+// The trailing sections cwd, exe, interp (lengths checked by the caller).
+void decode_identity(const execmond_exec& x, const char* sections, Event& e) {
+    uint16_t unknown = x.hdr.unknown;
+    e.identity_known = !(unknown & EXECMOND_UNKNOWN_IDENT);
+    e.audit_known = !(unknown & EXECMOND_UNKNOWN_AUDIT);
+    if (e.audit_known) {
+        e.auid = x.auid;
+        e.session_id = x.session_id;
+    }
+    if (!e.identity_known)
+        return;
+    e.cwd = std::string_view(sections, x.cwd_len);
+    e.exe = std::string_view(sections + x.cwd_len, x.exe_len);
+    e.interpreter = std::string_view(sections + x.cwd_len + x.exe_len, x.interp_len);
+    e.cwd_truncated = x.flags & EXECMOND_EXEC_CWD_TRUNCATED;
+    e.exe_truncated = x.flags & EXECMOND_EXEC_EXE_TRUNCATED;
+    e.fileless = x.flags & EXECMOND_EXEC_FILELESS;
+    e.secure_exec = x.flags & EXECMOND_EXEC_SECURE;
+    e.tty_dev = x.tty_dev;
+    e.exe_file = ExeFile{.dev = x.exe_dev,
+                         .ino = x.exe_ino,
+                         .mode = x.exe_mode,
+                         .uid = x.exe_uid,
+                         .gid = x.exe_gid,
+                         .size = x.exe_size,
+                         .mtime_sec = x.exe_mtime_sec,
+                         .mtime_nsec = x.exe_mtime_nsec,
+                         .nlink = x.exe_nlink};
+}
+
 } // namespace
 
 std::variant<Event, DecodeError> decode_record(const void* data, size_t size) {
@@ -114,12 +144,15 @@ std::variant<Event, DecodeError> decode_record(const void* data, size_t size,
         if (size < sizeof(x))
             return DecodeError{"exec record has " + std::to_string(size) + " bytes"};
         std::memcpy(&x, bytes, sizeof(x));
-        size_t fn = x.filename_len, args = x.args_len, env = x.env_len;
-        if (fn > EXECMOND_FILENAME_MAX || args > EXECMOND_ARGS_MAX || env > EXECMOND_ENV_AREA_MAX ||
-            sizeof(x) + fn + args + env != size)
+        size_t fn = x.filename_len, args = x.args_len, cwd = x.cwd_len, exe = x.exe_len,
+               interp = x.interp_len, env = x.env_len;
+        if (fn > EXECMOND_FILENAME_MAX || args > EXECMOND_ARGS_MAX || cwd > EXECMOND_PATH_MAX ||
+            exe > EXECMOND_PATH_MAX || interp > EXECMOND_INTERP_MAX || env > EXECMOND_ENV_AREA_MAX ||
+            sizeof(x) + fn + args + cwd + exe + interp + env != size)
             return DecodeError{"exec record lengths (filename " + std::to_string(fn) + ", args " +
-                               std::to_string(args) + ", env " + std::to_string(env) + ") do not match its " +
-                               std::to_string(size) + " bytes"};
+                               std::to_string(args) + ", cwd " + std::to_string(cwd) + ", exe " +
+                               std::to_string(exe) + ", interp " + std::to_string(interp) + ", env " +
+                               std::to_string(env) + ") do not match its " + std::to_string(size) + " bytes"};
         e.kind = EventKind::exec;
         e.old_tid = x.old_tid;
         const char* payload = bytes + sizeof(x);
@@ -133,11 +166,12 @@ std::variant<Event, DecodeError> decode_record(const void* data, size_t size,
             e.args = std::string_view(payload + fn, args);
             e.args_truncated = x.args_full_len > args;
         }
+        decode_identity(x, payload + fn + args, e);
         // Only the allowlisted entries survive this line: the Event keeps no
         // view of the rest of the environment.
         e.env_known = !env_allow.empty() && !(h.unknown & EXECMOND_UNKNOWN_ENV);
         if (e.env_known)
-            e.env = filter_env(std::string_view(payload + fn + args, env), x.env_full_len > env, env_allow);
+            e.env = filter_env(std::string_view(payload + fn + args + cwd + exe + interp, env), x.env_full_len > env, env_allow);
         return e;
     }
     case EXECMOND_REC_EXIT: {

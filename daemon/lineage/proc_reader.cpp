@@ -78,6 +78,31 @@ std::optional<uint32_t> status_field(std::string_view status, std::string_view k
     return result;
 }
 
+// What the exec probes report of who and where (ProcessIdentity), from /proc.
+// Kernel threads have a cwd but no exe; without CONFIG_AUDIT there is no
+// loginuid.
+void read_identity(const std::string& dir, ProcSnapshot& s) {
+    char cwd[4096];
+    ssize_t n = readlink((dir + "/cwd").c_str(), cwd, sizeof(cwd));
+    if (n > 0) {
+        s.identity.known = true;
+        s.identity.cwd.assign(cwd, static_cast<size_t>(n));
+        s.identity.exe = s.exe;
+    } else {
+        s.identity.tty_dev = 0;
+    }
+    auto number = [&](const char* file, uint32_t& out) {
+        auto text = slurp_bounded(dir + "/" + file, 16);
+        return text && !text->second && to_number(std::string_view(text->first), out);
+    };
+    uint32_t auid = unset_id, session = unset_id;
+    if (number("loginuid", auid) && number("sessionid", session)) {
+        s.identity.audit_known = true;
+        s.identity.auid = auid;
+        s.identity.session_id = session;
+    }
+}
+
 } // namespace
 
 uint64_t ns_per_tick() {
@@ -133,6 +158,11 @@ std::optional<ProcSnapshot> ProcReader::parse_stat(std::string_view text) {
         auto token = rest.substr(i, j - i);
         if (field == 4 && !to_number(token, s.ppid))
             return std::nullopt;
+        if (field == 7) {
+            int32_t tty_nr = 0; // new_encode_dev() of the controlling tty, 0: none
+            if (to_number(token, tty_nr))
+                s.identity.tty_dev = static_cast<uint32_t>(tty_nr);
+        }
         if (field == 9) {
             uint64_t flags = 0;
             if (to_number(token, flags))
@@ -184,6 +214,7 @@ std::optional<ProcSnapshot> ProcReader::read(Pid pid) const {
     ssize_t n = readlink((dir + "/exe").c_str(), exe, sizeof(exe));
     if (n > 0)
         s->exe.assign(exe, static_cast<size_t>(n));
+    read_identity(dir, *s);
     if (auto cmdline = slurp_bounded(dir + "/cmdline", max_cmdline)) {
         s->cmdline = std::move(cmdline->first);
         s->cmdline_truncated = cmdline->second;

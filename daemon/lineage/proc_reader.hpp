@@ -9,6 +9,18 @@
 
 namespace execmond {
 
+// Who and where a process runs, as of its last exec (or /proc when seeded; a
+// fork copies its parent's). Paths are bounded by the probes and the reader.
+struct ProcessIdentity {
+    bool known = false; // cwd, exe, tty_dev
+    std::string cwd;
+    std::string exe;
+    uint32_t tty_dev = 0;
+    bool audit_known = false; // auid, session_id
+    uint32_t auid = unset_id;
+    uint32_t session_id = unset_id;
+};
+
 struct ProcSnapshot {
     Pid pid = 0;
     Pid ppid = 0;
@@ -21,6 +33,7 @@ struct ProcSnapshot {
     bool kernel_thread = false; // PF_KTHREAD in stat's flags
     std::string cmdline;        // NUL-separated, at most max_cmdline bytes
     bool cmdline_truncated = false;
+    ProcessIdentity identity; // cwd, exe, loginuid, sessionid, stat's tty_nr
 };
 
 // How much of /proc/PID/cmdline (and of an exec's arguments) the table keeps.

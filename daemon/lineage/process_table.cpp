@@ -46,6 +46,7 @@ void ProcessTable::seed_one(const ProcSnapshot& s) {
     p.args = s.cmdline;
     p.args_truncated = s.cmdline_truncated;
     p.kernel_thread = s.kernel_thread;
+    p.shared_identity = std::make_shared<const ProcessIdentity>(s.identity);
     p.known_from = KnownFrom::proc;
     table_[s.pid] = std::move(p);
 }
@@ -95,6 +96,7 @@ const ProcessInfo& ProcessTable::on_fork(const Event& e) {
         p.filename = parent->filename;
         p.args = parent->args;
         p.args_truncated = parent->args_truncated;
+        p.shared_identity = parent->shared_identity;
     }
     return p;
 }
@@ -117,6 +119,19 @@ const ProcessInfo& ProcessTable::on_exec(const Event& e) {
     // A cut argument area ends without its NUL, as on exec lines.
     p.args_truncated =
         e.args_truncated || e.args.size() > max_cmdline || (!e.args.empty() && e.args.back() != '\0');
+    ProcessIdentity id;
+    id.known = e.identity_known;
+    id.cwd.assign(e.identity_known ? e.cwd : std::string_view());
+    id.exe.assign(e.identity_known ? e.exe : std::string_view());
+    id.tty_dev = e.identity_known ? e.tty_dev : 0;
+    id.audit_known = e.audit_known;
+    id.auid = e.audit_known ? e.auid : unset_id;
+    id.session_id = e.audit_known ? e.session_id : unset_id;
+    const ProcessIdentity& now = p.identity();
+    if (!p.shared_identity || now.known != id.known || now.cwd != id.cwd || now.exe != id.exe ||
+        now.tty_dev != id.tty_dev || now.audit_known != id.audit_known || now.auid != id.auid ||
+        now.session_id != id.session_id)
+        p.shared_identity = std::make_shared<const ProcessIdentity>(std::move(id));
     p.known_from = KnownFrom::exec;
     p.exited = false;
     return p;

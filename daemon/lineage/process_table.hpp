@@ -8,6 +8,7 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -32,6 +33,13 @@ struct ProcessInfo {
     std::string filename; // last exec'd path, or /proc/PID/exe when seeded
     std::string args;     // NUL-separated argv as last known, at most max_cmdline bytes
     bool args_truncated = false;
+    // Shared: a forked child points at its parent's until it execs, so the
+    // churn of forks allocates nothing for it.
+    std::shared_ptr<const ProcessIdentity> shared_identity;
+    const ProcessIdentity& identity() const {
+        static const ProcessIdentity none;
+        return shared_identity ? *shared_identity : none;
+    }
     uint32_t gid = 0;
     KnownFrom known_from = KnownFrom::proc;
     bool kernel_thread = false;

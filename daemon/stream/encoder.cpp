@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <sys/sysmacros.h>
 
 namespace execmond {
 
@@ -31,7 +32,12 @@ const JsonKey k_type("type"), k_time("time"), k_ktime_ns("ktime_ns"), k_pid("pid
     k_cpu_system_ns("cpu_system_ns"), k_max_rss_kib("max_rss_kib"),
     k_voluntary_ctxt_switches("voluntary_ctxt_switches"),
     k_nonvoluntary_ctxt_switches("nonvoluntary_ctxt_switches"), k_errno("errno"), k_env("env"),
-    k_env_truncated("env_truncated");
+    k_env_truncated("env_truncated"),
+    k_cwd("cwd"), k_cwd_escaped("cwd_escaped"), k_cwd_truncated("cwd_truncated"),
+    k_exe("exe"), k_exe_escaped("exe_escaped"), k_exe_truncated("exe_truncated"), k_exe_file("exe_file"),
+    k_dev("dev"), k_ino("ino"), k_mode("mode"), k_size("size"), k_mtime("mtime"), k_nlink("nlink"),
+    k_interpreter("interpreter"), k_interpreter_escaped("interpreter_escaped"), k_fileless("fileless"),
+    k_secure_exec("secure_exec"), k_auid("auid"), k_session_id("session_id"), k_tty("tty");
 
 // ProcessInfo::key() without allocating: "pid:start_ticks".
 std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
@@ -40,6 +46,31 @@ std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
     *at++ = ':';
     at = std::to_chars(at, end, p.start_ticks).ptr;
     return {buf.data(), static_cast<size_t>(at - buf.data())};
+}
+
+// "MAJ:MIN" of a 32-bit dev_t, as /proc/PID/maps and mountinfo show it.
+std::string_view dev_text(uint32_t dev, std::array<char, 24>& buf) {
+    char* end = buf.data() + buf.size();
+    char* at = std::to_chars(buf.data(), end, major(dev)).ptr;
+    *at++ = ':';
+    at = std::to_chars(at, end, minor(dev)).ptr;
+    return {buf.data(), static_cast<size_t>(at - buf.data())};
+}
+
+// The mtime in ns, saturated: an inode's time may lie beyond int64 ns (year 2262).
+int64_t mtime_ns(const ExeFile& f) {
+    int64_t ns = 0;
+    if (__builtin_mul_overflow(f.mtime_sec, int64_t{1'000'000'000}, &ns) ||
+        __builtin_add_overflow(ns, int64_t{f.mtime_nsec % 1'000'000'000}, &ns))
+        return f.mtime_sec < 0 ? INT64_MIN : INT64_MAX;
+    return ns;
+}
+
+// st_mode's permission bits as four octal digits: "0755", "4755".
+std::string_view mode_text(uint32_t mode, std::array<char, 4>& buf) {
+    for (int i = 3; i >= 0; --i, mode >>= 3)
+        buf[i] = static_cast<char>('0' + (mode & 7));
+    return {buf.data(), buf.size()};
 }
 
 } // namespace
@@ -151,6 +182,91 @@ void Encoder::write_ancestor(const ProcessInfo& a) const {
     if (ancestor_argv_)
         c.args = a.args;
     c.json.assign(written);
+}
+
+bool Encoder::write_path(const JsonKey& key, const JsonKey& escaped, std::string_view path) const {
+    JsonWriter& w = *writer_;
+    w.key(key);
+    if (!w.text(path))
+        return false;
+    w.key(escaped);
+    w.value(true);
+    return true;
+}
+
+void Encoder::write_ids(bool audit_known, uint32_t auid, uint32_t session_id, uint32_t tty_dev) const {
+    JsonWriter& w = *writer_;
+    if (audit_known && auid != unset_id) {
+        w.key(k_auid);
+        w.value(auid);
+    }
+    if (audit_known && session_id != unset_id) {
+        w.key(k_session_id);
+        w.value(session_id);
+    }
+    if (tty_dev != 0) {
+        w.key(k_tty);
+        w.text(ttys_.name(tty_dev));
+    }
+}
+
+void Encoder::write_identity(const Event& e) const {
+    JsonWriter& w = *writer_;
+    if (e.identity_known) {
+        if (!e.cwd.empty())
+            write_path(k_cwd, k_cwd_escaped, e.cwd);
+        if (e.cwd_truncated) {
+            w.key(k_cwd_truncated);
+            w.value(true);
+        }
+        if (!e.exe.empty())
+            write_path(k_exe, k_exe_escaped, e.exe);
+        if (e.exe_truncated) {
+            w.key(k_exe_truncated);
+            w.value(true);
+        }
+        const ExeFile& f = e.exe_file;
+        std::array<char, 24> dev;
+        std::array<char, 4> mode;
+        w.key(k_exe_file);
+        w.begin_object();
+        w.key(k_dev);
+        w.string(dev_text(f.dev, dev));
+        w.key(k_ino);
+        w.value(f.ino);
+        w.key(k_mode);
+        w.string(mode_text(f.mode & 07777, mode));
+        w.key(k_uid);
+        w.value(f.uid);
+        w.key(k_gid);
+        w.value(f.gid);
+        w.key(k_size);
+        w.value(static_cast<uint64_t>(f.size < 0 ? 0 : f.size));
+        w.key(k_mtime);
+        w.string(BootClock::format_rfc3339(mtime_ns(f)));
+        w.key(k_nlink);
+        w.value(f.nlink);
+        w.end_object();
+        if (!e.interpreter.empty())
+            write_path(k_interpreter, k_interpreter_escaped, e.interpreter);
+        if (e.fileless) {
+            w.key(k_fileless);
+            w.value(true);
+        }
+        if (e.secure_exec) {
+            w.key(k_secure_exec);
+            w.value(true);
+        }
+    }
+    write_ids(e.audit_known, e.auid, e.session_id, e.identity_known ? e.tty_dev : 0);
+}
+
+void Encoder::write_identity(const ProcessIdentity& id) const {
+    if (id.known && !id.cwd.empty())
+        write_path(k_cwd, k_cwd_escaped, id.cwd);
+    if (id.known && !id.exe.empty())
+        write_path(k_exe, k_exe_escaped, id.exe);
+    write_ids(id.audit_known, id.auid, id.session_id, id.known ? id.tty_dev : 0);
 }
 
 std::string Encoder::take_line() const {
@@ -280,6 +396,7 @@ std::string Encoder::process(const ProcessInfo& p, const ProcessInfo* parent, st
         w.key(k_kernel_thread);
         w.value(true);
     }
+    write_identity(p.identity());
     w.key(k_known_from);
     w.string(to_string(p.known_from));
     if (p.cgroup_id != 0) {
@@ -368,6 +485,10 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage, uint64_t seq
         w.key(k_errno);
         write_errno(e.exec_errno);
     }
+    if (e.kind == EventKind::exec)
+        write_identity(e);
+    else if (e.kind == EventKind::exit && lineage.self) // as of its last exec, or /proc
+        write_identity(lineage.self->identity());
     if (e.kind == EventKind::exit && !e.exit_status_known) {
         // Unknown, not 0 (fork-map mode): null.
         w.key(k_exit_code);

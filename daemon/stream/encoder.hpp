@@ -8,6 +8,7 @@
 #include "json_writer.hpp"
 #include "process_table.hpp"
 #include "redactor.hpp"
+#include "tty_name.hpp"
 
 #include <array>
 #include <cstdint>
@@ -80,6 +81,12 @@ private:
     void write_lineage_argv(const ArgvKeys& keys, const ProcessInfo& p) const;
     void write_container(const Container& c) const;
     void write_errno(int err) const;
+    // cwd, exe, exe_file, ... (exec lines); cwd, exe, auid, session_id, tty
+    // as the table knows them (exit and process lines).
+    void write_identity(const Event& e) const;
+    void write_identity(const ProcessIdentity& id) const;
+    void write_ids(bool audit_known, uint32_t auid, uint32_t session_id, uint32_t tty_dev) const;
+    bool write_path(const JsonKey& key, const JsonKey& escaped, std::string_view path) const;
     std::string take_line() const; // the document written, as one line
 
     const BootClock& clock_;
@@ -88,6 +95,7 @@ private:
     std::unique_ptr<JsonWriter> writer_; // reused by every encode()
     mutable std::unordered_map<Pid, CachedAncestor> ancestor_cache_;
     mutable std::vector<uint32_t> escaped_at_;
+    mutable TtyNames ttys_;
     // "YYYY-MM-DDTHH:MM:SS" of cached_second_, then ".nnnnnnnnnZ" per line.
     mutable int64_t cached_second_ = INT64_MIN;
     mutable std::array<char, 48> time_buf_{};

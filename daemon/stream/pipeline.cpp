@@ -131,6 +131,13 @@ void Pipeline::fan_out(const Event& e, const ProcessInfo& self, uint64_t seq) {
         f.filename = filename;
         f.cgroup_path = lineage.cgroup_path;
         f.container = lineage.container;
+        if (e.kind == EventKind::exec) {
+            f.identity_set = true;
+            f.audit_known = e.audit_known;
+            f.auid = e.auid;
+            f.tty_known = e.identity_known;
+            f.tty_dev = e.tty_dev;
+        }
         record_chain(e.ppid, f.chain_cut);
         f.chain = std::span<const Pid>(chain_);
         log_.keep(seq, line, f);

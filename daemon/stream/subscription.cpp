@@ -148,6 +148,16 @@ Subscription parse_subscription(const json& j) {
                                          "lxc, libvirt-lxc) or none");
         } else if (key == "descendants_of") {
             s.descendants_of = numbers<Pid>(value, "descendants_of", 0x3fffffff);
+        } else if (key == "auid") {
+            s.auids = numbers<uint32_t>(value, "auid", 4294967294u);
+        } else if (key == "tty") {
+            if (value.is_boolean())
+                s.has_tty = value.get<bool>();
+            else
+                s.tty_names = strings(value, "tty (true, false, a name such as pts/3, or an array of names)");
+            if (s.tty_names.size() > Subscription::max_globs)
+                throw std::invalid_argument("tty: at most " + std::to_string(Subscription::max_globs) +
+                                            " names");
         } else if (key == "stats_interval") {
             auto v = numbers<unsigned>(value, "stats_interval", 86400);
             if (v.size() != 1)
@@ -207,6 +217,13 @@ bool Subscription::matches(const Event& e, std::string_view filename, std::strin
     f.filename = filename;
     f.cgroup_path = cgroup_path;
     f.container = container;
+    if (e.kind == EventKind::exec) {
+        f.identity_set = true;
+        f.audit_known = e.audit_known;
+        f.auid = e.auid;
+        f.tty_known = e.identity_known;
+        f.tty_dev = e.tty_dev;
+    }
     return matches(f, table);
 }
 
@@ -247,6 +264,37 @@ bool Subscription::matches(const MatchFacts& e, const ProcessTable& table) const
     if (!descendants_of.empty() && std::none_of(descendants_of.begin(), descendants_of.end(),
                                                 [&](Pid root) { return e.pid == root || below(root); }))
         return false;
+    return matches_identity(e, table);
+}
+
+// auid and tty: an exec's own, else what the table knows of the process (its
+// last exec, or /proc; a replayed line: the process as it is now, if still
+// known). Unknown (fork-map mode) matches no such filter.
+bool Subscription::matches_identity(const MatchFacts& e, const ProcessTable& table) const {
+    if (auids.empty() && !has_tty && tty_names.empty())
+        return true;
+    bool audit_known = e.audit_known, tty_known = e.tty_known;
+    uint32_t auid = e.auid, tty = e.tty_dev;
+    if (!e.identity_set) {
+        const ProcessInfo* p = table.find(e.pid);
+        if (!p)
+            return false;
+        audit_known = p->identity().audit_known;
+        auid = p->identity().auid;
+        tty_known = p->identity().known;
+        tty = p->identity().tty_dev;
+    }
+    if (!auids.empty() && (!audit_known || std::find(auids.begin(), auids.end(), auid) == auids.end()))
+        return false;
+    if (has_tty && (!tty_known || *has_tty != (tty != 0)))
+        return false;
+    if (!tty_names.empty()) {
+        if (!tty_known || tty == 0)
+            return false;
+        std::string_view name = ttys_.name(tty);
+        if (std::find(tty_names.begin(), tty_names.end(), name) == tty_names.end())
+            return false;
+    }
     return true;
 }
 
@@ -270,6 +318,12 @@ nlohmann::ordered_json Subscription::to_json() const {
     j["container_id"] = container_ids;
     j["container_name"] = container_names;
     j["container_runtime"] = container_runtimes;
+    if (!auids.empty())
+        j["auid"] = auids;
+    if (has_tty)
+        j["tty"] = *has_tty;
+    else if (!tty_names.empty())
+        j["tty"] = tty_names;
     j["stats_interval"] = stats_interval_s;
     return j;
 }

@@ -5,6 +5,9 @@
 #include "container_ids.hpp"
 #include "event.hpp"
 #include "process_table.hpp"
+#include "tty_name.hpp"
+
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -28,6 +31,11 @@ struct MatchFacts {
     // Live: what the cgroup path names (CgroupPaths' cache). Null on a kept
     // line: parsed from cgroup_path when a filter asks.
     const Container* container = nullptr;
+    // An exec's own auid and tty (identity_set); else the auid and tty
+    // filters ask the table what it knows of the process.
+    bool identity_set = false;
+    bool audit_known = false, tty_known = false;
+    uint32_t auid = 0, tty_dev = 0;
     // The parent chain as the table knew it when the line was made (kept
     // lines); unset: ask the table now. `chain_cut`: the chain stops short.
     std::optional<std::span<const Pid>> chain;
@@ -49,6 +57,10 @@ struct Subscription {
     std::vector<std::string> filename_globs; // exec: the path run; else the image the table knows
     std::string cgroup_prefix;               // cgroup2 path, it and below (whole components); empty: any
     std::vector<Pid> descendants_of;         // the pid itself counts; empty: any
+    std::vector<uint32_t> auids;             // login uids; empty: any
+    // tty: has one (true) or none (false); or one of these names ("pts/3").
+    std::optional<bool> has_tty;
+    std::vector<std::string> tty_names;
     // From the cgroup path (container_ids.hpp), exact; empty: any.
     std::vector<std::string> container_ids;      // 64 lowercase hex
     std::vector<std::string> container_names;    // nspawn / lxc names
@@ -60,6 +72,10 @@ struct Subscription {
                  const Container* container, const ProcessTable& table) const;
     bool matches(const MatchFacts& f, const ProcessTable& table) const;
     nlohmann::ordered_json to_json() const;
+
+private:
+    bool matches_identity(const MatchFacts& e, const ProcessTable& table) const;
+    mutable TtyNames ttys_;
 };
 
 struct SubscribeRequest {

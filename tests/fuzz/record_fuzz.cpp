@@ -61,6 +61,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     if (e.kind == EventKind::exec_failed && (!j.contains("errno") || !j["errno"].is_string()))
         std::abort();
+    // Who and where: left out when the probes could not read it, and the
+    // paths are exactly the record's bytes (escaped or not).
+    if (e.kind == EventKind::exec && !e.identity_known)
+        for (const char* m : {"cwd", "exe", "exe_file", "interpreter", "fileless", "secure_exec", "tty"})
+            if (j.contains(m))
+                std::abort();
+    if (e.kind == EventKind::exec && !e.audit_known && (j.contains("auid") || j.contains("session_id")))
+        std::abort();
+    if (e.kind == EventKind::exec && e.identity_known && !e.cwd.empty() && !j.contains("cwd_escaped") &&
+        j["cwd"] != std::string(e.cwd))
+        std::abort();
     if (e.kind == EventKind::exec && !e.args_known) {
         // Fork-map records do not carry argv: it must be left out, not invented.
         if (j.contains("argv") || j.contains("argv_truncated") || j.contains("argc"))

@@ -57,9 +57,9 @@ build() {
 }
 
 build request_fuzz stream/subscription.cpp stream/protocol.cpp stream/text.cpp lineage/boot_clock.cpp \
-    lineage/process_table.cpp lineage/proc_reader.cpp common/event.cpp common/env_filter.cpp
+    lineage/process_table.cpp lineage/proc_reader.cpp common/event.cpp common/env_filter.cpp common/tty_name.cpp
 build record_fuzz kernel/record_decoder.cpp stream/encoder.cpp stream/json_writer.cpp stream/redactor.cpp stream/text.cpp \
-    lineage/boot_clock.cpp lineage/process_table.cpp lineage/proc_reader.cpp common/event.cpp common/env_filter.cpp
+    lineage/boot_clock.cpp lineage/process_table.cpp lineage/proc_reader.cpp common/event.cpp common/env_filter.cpp common/tty_name.cpp
 
 run() {
     name=$1

@@ -189,6 +189,18 @@ def check_case(case, mode, problems, strict):
             problems.append(f"{name}: exec argv {exec_.get('argv')!r}, execve() got {t['argv']!r}")
         if exec_.get("argc") != len(t["argv"]):
             problems.append(f"{name}: exec argc {exec_.get('argc')}, execve() got {len(t['argv'])}")
+    # Who and where: read by both BTF modes, by none in fork-map.
+    identity = ("cwd", "exe", "exe_file", "interpreter", "fileless", "secure_exec", "auid", "session_id", "tty")
+    if mode == "fork-map":
+        for member in identity:
+            if member in exec_:
+                problems.append(f"{name}: fork-map exec has {member} {exec_[member]!r}, which it cannot read")
+    else:
+        for member in ("cwd", "exe"):
+            if exec_.get(member) != t[member]:
+                problems.append(f"{name}: exec {member} {exec_.get(member)!r}, the process's is {t[member]!r}")
+        if "exe_file" not in exec_:
+            problems.append(f"{name}: exec has no exe_file")
     # The exit line is the process's: its own tid, no thread's ns_pid, its fork parent.
     if exit_["tid"] != pid:
         problems.append(f"{name}: exit tid {exit_['tid']}, the process is {pid}")

@@ -259,25 +259,51 @@ static int reap(pid_t pid)
 	return reap_usage(pid, &ru);
 }
 
-/* A known command: its fork, exec and exit lines are printed with the truth. */
-static void known(const char *name, char *const argv[])
+/*
+ * A known command: its fork, exec and exit lines are printed with the truth,
+ * which includes the directory it runs in (`cwd`: posix_spawn chdirs the
+ * child there when given), the file it runs (realpath of argv[0]) and
+ * wait4()'s rusage (the truth for the exit line's resource usage).
+ */
+static void known_in(const char *name, char *const argv[], const char *cwd)
 {
-	pid_t pid = spawn(argv);
+	posix_spawn_file_actions_t fa;
+	char here[4096], exe[4096];
 	struct rusage ru;
-	int status = reap_usage(pid, &ru);
-	int seen = wait_exit_line(pid, 20000);
+	pid_t pid;
+	int err, status, seen;
 
-	/* wait4()'s rusage: the truth for the exit line's resource usage. */
+	posix_spawn_file_actions_init(&fa);
+	if (cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, cwd);
+	err = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (err) {
+		errno = err;
+		die("spawn %s", argv[0]);
+	}
+	status = reap_usage(pid, &ru);
+	seen = wait_exit_line(pid, 20000);
+	if (!cwd && !getcwd(here, sizeof(here)))
+		die("getcwd");
+	if (!realpath(argv[0], exe))
+		die("realpath %s", argv[0]);
+
 	printf("KTEST truth {\"case\":\"%s\",\"pid\":%d,\"ppid\":%d,\"status\":%d,"
 	       "\"utime_us\":%lld,\"stime_us\":%lld,\"maxrss_kib\":%ld,\"nvcsw\":%ld,\"nivcsw\":%ld,"
-	       "\"filename\":\"%s\",\"argv\":[",
+	       "\"filename\":\"%s\",\"cwd\":\"%s\",\"exe\":\"%s\",\"argv\":[",
 	       name, pid, getpid(), status, (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
 	       (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec, ru.ru_maxrss, ru.ru_nvcsw,
-	       ru.ru_nivcsw, argv[0]);
+	       ru.ru_nivcsw, argv[0], cwd ? cwd : here, exe);
 	for (int i = 0; argv[i]; i++)
 		printf("%s\"%s\"", i ? "," : "", argv[i]);
 	printf("],\"exit_line_seen\":%s}\n", seen ? "true" : "false");
 	print_lines_of(pid);
+}
+
+static void known(const char *name, char *const argv[])
+{
+	known_in(name, argv, NULL);
 }
 
 /* An execve() that fails: the child exits with the errno it got, and its
@@ -614,7 +640,13 @@ int main(int argc, char **argv)
 	/* The known cases' exec lines must show it (--env KTEST_ENV), and only it. */
 	setenv("KTEST_ENV", "seen", 1);
 	setenv("KTEST_ENV_NOT_ASKED", "hidden", 1);
-	known("exit", exit_argv);
+	/* Who and where (cwd, exe): a directory of its own, made canonical. */
+	char cwd_dir[300], cwd_real[4096];
+	snprintf(cwd_dir, sizeof(cwd_dir), "%s/ktest-cwd", dir);
+	mkdir(cwd_dir, 0755);
+	if (!realpath(cwd_dir, cwd_real))
+		die("realpath %s", cwd_dir);
+	known_in("exit", exit_argv, cwd_real);
 	known("kill", kill_argv);
 	known("leader-first", leader_argv);
 	failed_exec("missing", "/ktest/no-such-file");

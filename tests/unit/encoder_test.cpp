@@ -50,6 +50,54 @@ TEST_CASE("exec record -> exact JSON line", "[encoder]") {
     CHECK_FALSE(j.contains("argv_escaped"));
 }
 
+TEST_CASE("who and where on an exec line: each member, absent when unknown", "[encoder]") {
+    test::Identity id;
+    id.interp = "/bin/sh";
+    id.flags = EXECMOND_EXEC_FILELESS | EXECMOND_EXEC_SECURE;
+    auto j = encode(test::with_identity(test::exec_record(42, 7, "x", "/x", "x\0"sv), id));
+    CHECK(j["cwd"] == "/home/u/src");
+    CHECK(j["exe"] == "/usr/bin/echo");
+    CHECK(j["interpreter"] == "/bin/sh");
+    CHECK(j["fileless"] == true);
+    CHECK(j["secure_exec"] == true);
+    CHECK(j["auid"] == 1000);
+    CHECK(j["session_id"] == 3);
+    CHECK(j["tty"] == "pts/3");
+    CHECK(j["exe_file"] == json{{"dev", "254:1"},
+                                {"ino", 1835041},
+                                {"mode", "0755"},
+                                {"uid", 0},
+                                {"gid", 0},
+                                {"size", 125560},
+                                {"mtime", "2023-01-05T22:11:57.000000005Z"},
+                                {"nlink", 1}});
+    CHECK_FALSE(j.contains("cwd_truncated"));
+
+    id.auid = id.session_id = 4294967295u;
+    id.tty_dev = 0;
+    id.interp.clear();
+    id.flags = 0;
+    auto unset = encode(test::with_identity(test::exec_record(42, 7, "x", "/x", "x\0"sv), id));
+    for (const char* m : {"auid", "session_id", "tty", "interpreter", "fileless", "secure_exec"})
+        CHECK_FALSE(unset.contains(m));
+
+    auto unknown = encode(test::exec_record(42, 7, "x", "/x", "x\0"sv));
+    for (const char* m : {"cwd", "exe", "exe_file", "auid", "session_id", "tty"})
+        CHECK_FALSE(unknown.contains(m));
+}
+
+TEST_CASE("tty names follow the kernel's numbering", "[encoder]") {
+    CHECK(TtyNames::fixed_name(136, 3) == "pts/3");
+    CHECK(TtyNames::fixed_name(137, 1) == "pts/257");
+    CHECK(TtyNames::fixed_name(4, 1) == "tty1");
+    CHECK(TtyNames::fixed_name(4, 64) == "ttyS0");
+    CHECK(TtyNames::fixed_name(5, 1) == "console");
+    CHECK(TtyNames::fixed_name(188, 0).empty());
+    TtyNames names("/nonexistent");
+    CHECK(names.name(0).empty());
+    CHECK(names.name((188u << 8) | 0) == "188:0");
+}
+
 TEST_CASE("the first key of every line is its type", "[encoder]") {
     auto bytes = test::fork_record(1, 0, "x"); // the event's views point into it
     auto r = decode_record(bytes.data(), bytes.size());

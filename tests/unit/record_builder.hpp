@@ -46,12 +46,51 @@ inline std::vector<char> exec_record(__u32 pid, __u32 ppid, std::string_view com
     x.args_len = static_cast<__u16>(args.size());
     x.args_full_len = args_full_len ? args_full_len : static_cast<__u32>(args.size());
     x.argc = 0;
+    // No who-and-where unless identity() adds it (as fork-map records).
+    x.hdr.unknown |= EXECMOND_UNKNOWN_IDENT | EXECMOND_UNKNOWN_AUDIT;
+    x.auid = x.session_id = 4294967295u;
     x.hdr.size = static_cast<__u32>(sizeof(x) + x.filename_len + x.args_len);
     std::vector<char> bytes(x.hdr.size);
     std::memcpy(bytes.data(), &x, sizeof(x));
     std::memcpy(bytes.data() + sizeof(x), filename.data(), filename.size());
     bytes[sizeof(x) + filename.size()] = '\0';
     std::memcpy(bytes.data() + sizeof(x) + x.filename_len, args.data(), args.size());
+    return bytes;
+}
+
+// Who and where for an exec_record(): the trailing sections and their members.
+struct Identity {
+    std::string cwd = "/home/u/src";
+    std::string exe = "/usr/bin/echo";
+    std::string interp;
+    __u16 flags = 0;
+    __u32 auid = 1000;
+    __u32 session_id = 3;
+    __u32 tty_dev = (136 << 8) | 3; // pts/3
+};
+
+inline std::vector<char> with_identity(std::vector<char> bytes, const Identity& id) {
+    execmond_exec x;
+    std::memcpy(&x, bytes.data(), sizeof(x));
+    x.hdr.unknown &= ~(EXECMOND_UNKNOWN_IDENT | EXECMOND_UNKNOWN_AUDIT);
+    x.cwd_len = static_cast<__u16>(id.cwd.size());
+    x.exe_len = static_cast<__u16>(id.exe.size());
+    x.interp_len = static_cast<__u16>(id.interp.size());
+    x.flags = id.flags;
+    x.auid = id.auid;
+    x.session_id = id.session_id;
+    x.tty_dev = id.tty_dev;
+    x.exe_dev = (254 << 8) | 1;
+    x.exe_ino = 1835041;
+    x.exe_size = 125560;
+    x.exe_mtime_sec = 1672956717;
+    x.exe_mtime_nsec = 5;
+    x.exe_mode = 0100755;
+    x.exe_nlink = 1;
+    std::string tail = id.cwd + id.exe + id.interp;
+    bytes.insert(bytes.end(), tail.begin(), tail.end());
+    x.hdr.size = static_cast<__u32>(bytes.size());
+    std::memcpy(bytes.data(), &x, sizeof(x));
     return bytes;
 }
 

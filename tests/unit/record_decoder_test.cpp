@@ -35,6 +35,52 @@ TEST_CASE("an exec record decodes to its filename and argument area", "[decoder]
     CHECK_FALSE(e.args_truncated);
 }
 
+TEST_CASE("an exec record's who and where: cwd, exe, interp sections and their members", "[decoder]") {
+    test::Identity id;
+    id.interp = "/bin/sh";
+    id.flags = EXECMOND_EXEC_FILELESS | EXECMOND_EXEC_SECURE | EXECMOND_EXEC_CWD_TRUNCATED;
+    auto e = decode_ok(test::with_identity(test::exec_record(42, 7, "x", "/x", std::string("x\0", 2)), id));
+    REQUIRE(e.identity_known);
+    REQUIRE(e.audit_known);
+    CHECK(e.args == std::string("x\0", 2));
+    CHECK(e.cwd == "/home/u/src");
+    CHECK(e.exe == "/usr/bin/echo");
+    CHECK(e.interpreter == "/bin/sh");
+    CHECK(e.cwd_truncated);
+    CHECK_FALSE(e.exe_truncated);
+    CHECK(e.fileless);
+    CHECK(e.secure_exec);
+    CHECK(e.auid == 1000);
+    CHECK(e.session_id == 3);
+    CHECK(e.tty_dev == ((136u << 8) | 3));
+    CHECK(e.exe_file.ino == 1835041);
+    CHECK(e.exe_file.mode == 0100755);
+}
+
+TEST_CASE("records whose probes cannot read who and where say so", "[decoder]") {
+    auto e = decode_ok(test::exec_record(42, 7, "x", "/x", ""));
+    CHECK_FALSE(e.identity_known);
+    CHECK_FALSE(e.audit_known);
+    CHECK(e.cwd.empty());
+}
+
+TEST_CASE("identity section lengths are checked against the record", "[decoder]") {
+    auto ok = test::with_identity(test::exec_record(42, 7, "x", "/x", ""), test::Identity{});
+    auto* x = reinterpret_cast<execmond_exec*>(ok.data());
+    SECTION("a cwd longer than the record") {
+        x->cwd_len += 1;
+        CHECK(decode_err(ok).find("do not match") != std::string::npos);
+    }
+    SECTION("an interpreter over its bound") {
+        x->interp_len = EXECMOND_INTERP_MAX + 1;
+        CHECK(decode_err(ok).find("interp 257") != std::string::npos);
+    }
+    SECTION("an exe over its bound") {
+        x->exe_len = EXECMOND_PATH_MAX + 1;
+        CHECK(decode_err(ok).find("do not match") != std::string::npos);
+    }
+}
+
 TEST_CASE("an argument area larger than the record flags truncation", "[decoder]") {
     auto e = decode_ok(test::exec_record(42, 7, "x", "/x", std::string(100, 'a'), 100000));
     CHECK(e.args_truncated);
