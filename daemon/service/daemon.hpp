@@ -59,6 +59,7 @@ private:
     Encoder encoder_;
     Fanout fanout_;
     std::optional<Probes> probes_;
+    std::unique_ptr<ExeProvenance> provenance_; // --hash / --packages
     std::optional<Pipeline> pipeline_;
     RequestContext requests_;
     std::unique_ptr<SocketServer> server_;

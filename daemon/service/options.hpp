@@ -31,6 +31,10 @@ struct Options {
     uint64_t wakeup_bytes = 0; // 0: a quarter of the ring
     uint64_t client_queue_bytes = 4u << 20;
     unsigned client_timeout_s = 30;
+    bool hash_sha256 = false;
+    uint64_t hash_max_size = 256ull << 20;
+    size_t hash_cache_entries = 16384;
+    bool packages = false;
     log::Target log_target = log::Target::automatic;
     log::Priority log_level = log::Priority::info;
 };

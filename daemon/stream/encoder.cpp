@@ -22,7 +22,9 @@ const JsonKey k_type("type"), k_time("time"), k_ktime_ns("ktime_ns"), k_pid("pid
     k_fork_ppid("fork_ppid"), k_ns_pid("ns_pid"), k_pidns("pidns"), k_cgroup_id("cgroup_id"),
     k_cgroup("cgroup"), k_parent_source("parent_source"), k_ancestors("ancestors"),
     k_start_ktime_ns("start_ktime_ns"), k_start_time("start_time"), k_kernel_thread("kernel_thread"),
-    k_known_from("known_from");
+    k_known_from("known_from"), k_exe_sha256("exe_sha256"), k_exe_sha256_skipped("exe_sha256_skipped"),
+    k_exe_package("exe_package"), k_exe_package_modified("exe_package_modified"), k_name("name"),
+    k_version("version"), k_arch("arch"), k_exec_ktime_ns("exec_ktime_ns");
 
 // ProcessInfo::key() without allocating: "pid:start_ticks".
 std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
@@ -224,6 +226,62 @@ std::string Encoder::process(const ProcessInfo& p, const ProcessInfo* parent,
     return take_line();
 }
 
+void Encoder::write_exe_facts(const ExeFacts& f) const {
+    JsonWriter& w = *writer_;
+    if (!f.sha256.empty()) {
+        w.key(k_exe_sha256);
+        w.string(f.sha256);
+    } else if (!f.skipped.empty()) {
+        w.key(k_exe_sha256_skipped);
+        w.string(f.skipped);
+    }
+    if (f.package_known) {
+        w.key(k_exe_package);
+        if (!f.package) {
+            w.null();
+        } else {
+            w.begin_object();
+            w.key(k_name);
+            w.text(f.package->name);
+            w.key(k_version);
+            w.text(f.package->version);
+            w.key(k_arch);
+            w.text(f.package->arch);
+            w.end_object();
+        }
+    }
+    if (f.modified) {
+        w.key(k_exe_package_modified);
+        w.value(*f.modified);
+    }
+}
+
+std::string Encoder::exe_hash(const PendingExec& p, const ExeFacts& f, KtimeNs now_boottime_ns) const {
+    JsonWriter& w = *writer_;
+    w.clear();
+    w.begin_object();
+    w.key(k_type);
+    w.string("exe_hash");
+    w.key(k_time);
+    w.string(time_text(now_boottime_ns));
+    w.key(k_ktime_ns);
+    w.value(now_boottime_ns);
+    w.key(k_pid);
+    w.value(p.pid);
+    w.key(k_key);
+    w.string(p.key);
+    w.key(k_exec_ktime_ns);
+    w.value(p.exec_ktime_ns);
+    w.key(k_filename);
+    if (w.text(p.filename)) {
+        w.key(k_filename_escaped);
+        w.value(true);
+    }
+    write_exe_facts(f);
+    w.end_object();
+    return take_line();
+}
+
 std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
     JsonWriter& w = *writer_;
     std::array<char, 48> key;
@@ -319,6 +377,8 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
     }
     w.key(k_parent_source);
     w.string(to_string(e.parent_source));
+    if (lineage.exe)
+        write_exe_facts(*lineage.exe);
 
     if (lineage.ancestors) {
         if (ancestor_cache_.size() > max_cached_ancestors)

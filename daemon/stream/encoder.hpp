@@ -4,6 +4,7 @@
 
 #include "boot_clock.hpp"
 #include "event.hpp"
+#include "exe_provenance.hpp"
 #include "json_writer.hpp"
 #include "process_table.hpp"
 #include "redactor.hpp"
@@ -24,6 +25,7 @@ struct Lineage {
     const ProcessInfo* parent = nullptr;
     const std::vector<const ProcessInfo*>* ancestors = nullptr; // exec only
     std::string_view cgroup_path;                               // empty if unknown
+    const ExeFacts* exe = nullptr;                              // exec, with --hash/--packages
 };
 
 // Encodes on the hot path without allocating once warm (json_writer.hpp):
@@ -37,6 +39,8 @@ public:
     // A `process` line (the answer to a snapshot request): the process as the
     // table knows it, argv escaped and redacted as on exec lines.
     std::string process(const ProcessInfo& p, const ProcessInfo* parent, std::string_view cgroup_path) const;
+    // The `exe_hash` line: what the worker found after the exec line went out.
+    std::string exe_hash(const PendingExec& p, const ExeFacts& f, KtimeNs now_boottime_ns) const;
     // The wall clock was stepped: nothing formatted before may be reused.
     void clock_changed() const { cached_second_ = INT64_MIN; }
 
@@ -60,6 +64,7 @@ private:
 
     std::string_view time_text(KtimeNs boottime_ns) const;
     void write_ancestor(const ProcessInfo& a) const;
+    void write_exe_facts(const ExeFacts& f) const;
     void write_argv(std::string_view args, bool truncated, uint32_t argc) const;
     std::string take_line() const; // the document written, as one line
 

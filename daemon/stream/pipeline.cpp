@@ -3,6 +3,8 @@
 #include "log.hpp"
 #include "record_decoder.hpp"
 
+#include <ctime>
+
 namespace execmond {
 
 Pipeline::Pipeline(PipelineConfig config, ProcessTable& table, CgroupPaths& cgroups, Encoder& encoder,
@@ -76,6 +78,19 @@ void Pipeline::fan_out(const Event& e, const ProcessInfo& self) {
             if (e.kind == EventKind::exec) {
                 table_.ancestors(e.ppid, config_.ancestors_depth, ancestors_);
                 lineage.ancestors = &ancestors_;
+                if (config_.provenance && config_.provenance->enabled()) {
+                    exe_facts_ = config_.provenance->on_exec(e.pid, {}, nullptr, [&] {
+                        return PendingExec{self.key(),
+                                           e.pid,
+                                           e.ppid,
+                                           e.uid,
+                                           std::string(e.comm),
+                                           std::string(e.filename),
+                                           std::string(lineage.cgroup_path),
+                                           e.cgroup_id};
+                    });
+                    lineage.exe = &exe_facts_;
+                }
             }
             line = share(encoder_.encode(e, lineage));
         }
@@ -83,6 +98,33 @@ void Pipeline::fan_out(const Event& e, const ProcessInfo& self) {
     });
     if (line)
         ++counters_.lines;
+}
+
+void Pipeline::on_exe_facts(const PendingExec& p, const ExeFacts& facts) {
+    // Matched as its exec was: same process, same filters.
+    Event e;
+    e.kind = EventKind::exec;
+    e.pid = p.pid;
+    e.ppid = p.ppid;
+    e.uid = p.uid;
+    e.comm = p.comm;
+    e.filename = p.filename;
+    e.cgroup_id = p.cgroup_id;
+    Line line;
+    fanout_.for_each([&](Subscriber& s) {
+        if (!s.subscription().matches(e, p.filename, p.cgroup_path, table_))
+            return;
+        if (!line) {
+            timespec now{};
+            clock_gettime(CLOCK_BOOTTIME, &now);
+            line = share(encoder_.exe_hash(p, facts,
+                                           static_cast<KtimeNs>(now.tv_sec) * 1'000'000'000ull +
+                                               static_cast<KtimeNs>(now.tv_nsec)));
+        }
+        s.send(line);
+    });
+    if (line)
+        ++counters_.exe_hash_lines;
 }
 
 } // namespace execmond

@@ -88,6 +88,26 @@ std::string stats_line(const BootClock& clock, const StatsFacts& f) {
     j["timer_drains"] = f.timer_drains;
     j["decode_errors"] = f.decode_errors;
     j["duplicate_exits"] = f.duplicate_exits;
+    if (const auto& p = f.provenance) {
+        j["provenance"] = {{"cache",
+                            {{"entries", p->cache_entries},
+                             {"hits", p->cache_hits},
+                             {"misses", p->cache_misses},
+                             {"evictions", p->cache_evictions}}},
+                           {"hashed", p->hashed},
+                           {"hashed_bytes", p->hashed_bytes},
+                           {"queued", p->queued},
+                           {"skipped",
+                            {{"too_large", p->skipped_too_large},
+                             {"gone", p->skipped_gone},
+                             {"unreadable", p->skipped_unreadable},
+                             {"busy", p->skipped_busy}}},
+                           {"packages",
+                            {{"packages", p->packages},
+                             {"paths", p->package_paths},
+                             {"index_bytes", p->index_bytes},
+                             {"loads", p->index_loads}}}};
+    }
     return to_line(j);
 }
 

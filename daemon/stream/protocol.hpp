@@ -6,10 +6,12 @@
 
 #include "boot_clock.hpp"
 #include "event.hpp"
+#include "exe_provenance.hpp"
 #include "subscription.hpp"
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +62,7 @@ struct StatsFacts {
     uint64_t wakeups = 0, timer_drains = 0;
     uint64_t decode_errors = 0;
     uint64_t duplicate_exits = 0;
+    std::optional<ProvenanceStats> provenance; // with --hash or --packages
 };
 std::string stats_line(const BootClock& clock, const StatsFacts& facts);
 
