@@ -2,10 +2,13 @@
 // Pipeline (decode -> process table -> ancestors -> encode -> fan out), on records shaped like the exec storm
 // (a spawner six levels below pid 1 forking, exec'ing and reaping `noop`).
 //
-//   encode_bench [--records N] [--depth D] [--dump FILE]
+//   encode_bench [--records N] [--depth D] [--dump FILE] [--replay-buffer BYTES[K|M|G]] [--no-client]
 //
 // Prints CPU ns per record for the whole path and for encoding alone. --dump writes
 // every encoded line to FILE, so two builds can be compared byte for byte.
+// --replay-buffer keeps the lines as the daemon does for clients resuming with
+// since (docs/protocol.md, "Resuming"); --no-client leaves the fan-out empty
+// (then only the replay buffer makes lines be encoded).
 #include "execmond_event.h"
 #include "pipeline.hpp"
 #include "record_decoder.hpp"
@@ -108,6 +111,8 @@ int main(int argc, char** argv) {
     size_t n = 300000;
     unsigned depth = 64;
     const char* dump = nullptr;
+    uint64_t replay_bytes = 0;
+    bool no_client = false;
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a == "--records" && i + 1 < argc)
@@ -116,8 +121,21 @@ int main(int argc, char** argv) {
             depth = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
         else if (a == "--dump" && i + 1 < argc)
             dump = argv[++i];
+        else if (a == "--replay-buffer" && i + 1 < argc) {
+            // BYTES with an optional K, M or G, as the daemon's --replay-buffer.
+            char* end = nullptr;
+            replay_bytes = std::strtoull(argv[++i], &end, 10);
+            std::string unit(end);
+            replay_bytes <<= unit == "K" ? 10 : unit == "M" ? 20 : unit == "G" ? 30 : 0;
+            if (unit != "" && unit != "K" && unit != "M" && unit != "G") {
+                std::fprintf(stderr, "encode_bench: --replay-buffer %s: not BYTES[K|M|G]\n", argv[i]);
+                return 2;
+            }
+        } else if (a == "--no-client")
+            no_client = true;
         else {
-            std::fprintf(stderr, "usage: encode_bench [--records N] [--depth D] [--dump FILE]\n");
+            std::fprintf(stderr, "usage: encode_bench [--records N] [--depth D] [--dump FILE] "
+                                 "[--replay-buffer BYTES[K|M|G]] [--no-client]\n");
             return 2;
         }
     }
@@ -164,9 +182,12 @@ int main(int argc, char** argv) {
     CgroupPaths cgroups; // id 1 is the cgroup2 root: "/"
     Fanout fanout;
     LineSink sink(dump);
-    fanout.add(sink);
+    if (!no_client)
+        fanout.add(sink);
+    StreamLog log(replay_bytes);
     PipelineConfig config;
     config.ancestors_depth = depth;
+    config.log = &log;
     Pipeline pipeline(config, table, cgroups, encoder, fanout);
 
     auto start = thread_cpu_now();
@@ -209,9 +230,12 @@ int main(int argc, char** argv) {
 
     std::printf(
         "{\"records\":%zu,\"bytes_per_line\":%.0f,\"ns_per_record\":%.0f,\"encode_ns_per_record\":%.0f,"
-        "\"redact_hostile_ns_per_kib\":%.0f}\n",
+        "\"redact_hostile_ns_per_kib\":%.0f,\"replay_limit\":%llu,\"replay_lines\":%llu,"
+        "\"replay_bytes_per_line\":%.0f}\n",
         n, static_cast<double>(bytes) / static_cast<double>(n),
         ns(std::chrono::duration_cast<std::chrono::nanoseconds>(total)), ns(encode_time),
-        any ? -1.0 : redact_ns_per_kib);
+        any ? -1.0 : redact_ns_per_kib, static_cast<unsigned long long>(log.capacity()),
+        static_cast<unsigned long long>(log.lines()),
+        log.lines() ? static_cast<double>(log.bytes()) / static_cast<double>(log.lines()) : 0.0);
     return 0;
 }

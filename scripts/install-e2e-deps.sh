@@ -11,8 +11,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 
 # systemd-nspawn boots the throwaway systemd; debhelper/dpkg-dev/fakeroot build
-# the .deb; socat/jq read the events socket; bpftool checks nothing stays loaded.
-pkgs=(systemd-container debhelper dpkg-dev fakeroot build-essential socat jq bpftool)
+# the .deb; socat/jq read the events socket; bpftool checks nothing stays loaded;
+# curl reads the metrics endpoint; zlib1g-dev is a build dependency of the .deb.
+pkgs=(systemd-container debhelper dpkg-dev fakeroot build-essential socat jq bpftool curl zlib1g-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -8,9 +8,12 @@
 #      the integration tests (release binary) driving the sanitized daemon
 #   5. the libFuzzer targets, each for a bounded time
 #   6. the Debian package against a real systemd in nspawn (tests/e2e/run.sh)
+#   7. the fleet: the Prometheus scrape of the metrics endpoint (tests/fleet/metrics.sh),
+#      and the pipeline, execmond's file through rsyslog RELP into PostgreSQL 15
+#      with the central side stopped mid-storm (tests/fleet/pipeline.sh)
 # Every step runs even if an earlier one failed; the summary names the failures and
 # the exit status is non-zero if any step failed. Logs: build*/meson-logs/testlog.txt.
-#   TEST_STEPS="unit asan" scripts/test.sh   # a subset (deps build test kernels asan fuzz e2e)
+#   TEST_STEPS="unit asan" scripts/test.sh   # a subset (deps build test kernels asan fuzz e2e fleet)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -19,7 +22,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-steps=${TEST_STEPS:-"deps build test kernels asan fuzz e2e"}
+steps=${TEST_STEPS:-"deps build test kernels asan fuzz e2e fleet"}
 declare -a summary=()
 failed=0
 
@@ -38,7 +41,8 @@ step() { # name command...
 }
 
 deps() {
-  scripts/install-deps.sh && scripts/install-e2e-deps.sh && scripts/install-kernel-matrix.sh
+  scripts/install-deps.sh && scripts/install-e2e-deps.sh && scripts/install-kernel-matrix.sh &&
+    scripts/install-fleet-deps.sh
 }
 
 # The sanitizers abort on the first report, so a finding fails its test.
@@ -61,7 +65,7 @@ asan() {
   ninja -C $dir daemon/execmond tests/unit_tests client/tests/client_unit_tests || return 1
   meson test -C $dir --no-rebuild --print-errorlogs unit client-unit || return 1
   local area rc=0 t0
-  for area in pipeline lineage protocol loss; do
+  for area in pipeline lineage protocol loss resume file; do
     t0=$SECONDS
     if EXECMOND_BIN=$PWD/$dir/daemon/execmond \
       EXECMOND_STREAM_VALIDATOR=$PWD/tests/validate_stream.py \
@@ -80,6 +84,7 @@ asan() {
 step asan asan
 step fuzz tests/fuzz/run.sh 30
 step e2e tests/e2e/run.sh
+step fleet tests/fleet/pipeline.sh build/daemon/execmond build/bench/storm build/bench/noop
 
 echo "=== test: summary"
 printf '  %s\n' "${summary[@]}"

@@ -19,7 +19,7 @@ UserNames fake_users() {
 
 json exec_line() {
     return json::parse(
-        R"({"type":"exec","time":"2026-01-01T10:20:30.123456789Z","ktime_ns":5000000000,"pid":4242,"tid":4242,"ppid":4200,"uid":1000,"gid":1000,"comm":"echo","euid":1000,"egid":1000,"filename":"/bin/echo","argv":["/bin/echo","a b","it's"],"argv_truncated":false,"argc":3,"key":"4242:500","parent_key":"4200:490","cgroup_id":1,"parent_source":"btf","ancestors":[]})");
+        R"({"type":"exec","seq":7,"time":"2026-01-01T10:20:30.123456789Z","ktime_ns":5000000000,"pid":4242,"tid":4242,"ppid":4200,"uid":1000,"gid":1000,"comm":"echo","euid":1000,"egid":1000,"filename":"/bin/echo","argv":["/bin/echo","a b","it's"],"argv_truncated":false,"argc":3,"key":"4242:500","parent_key":"4200:490","cgroup_id":1,"parent_source":"btf","ancestors":[]})");
 }
 
 } // namespace
@@ -105,7 +105,7 @@ TEST_CASE("an exit names the command of its exec, its status and run time", "[fo
     EventFormatter f(users, true, 100);
     f.exec(exec_line());
     auto exit = json::parse(
-        R"({"type":"exit","time":"2026-01-01T10:20:31.000000000Z","ktime_ns":6250000000,"pid":4242,"tid":4242,"ppid":4200,"uid":1000,"gid":1000,"comm":"echo","exit_code":3,"signal":null,"key":"4242:500","cgroup_id":1,"parent_source":"btf"})");
+        R"({"type":"exit","seq":9,"time":"2026-01-01T10:20:31.000000000Z","ktime_ns":6250000000,"pid":4242,"tid":4242,"ppid":4200,"uid":1000,"gid":1000,"comm":"echo","exit_code":3,"signal":null,"key":"4242:500","cgroup_id":1,"parent_source":"btf"})");
     // Started at tick 500 of 100 Hz = 5 s; exited at 6.25 s.
     CHECK(render(f.exit(exit), 0, false) ==
           "10:20:31.000 alice       4242    4200 exit 3 after ~1.25 s  /bin/echo 'a b' 'it'\\''s'");
@@ -122,7 +122,7 @@ TEST_CASE("lost lines are loud and say where the loss was", "[format]") {
     auto users = fake_users();
     EventFormatter f(users, true, 100);
     auto lost = json::parse(
-        R"({"type":"lost","time":"2026-01-01T10:20:31.000000000Z","count":12,"reason":"kernel_ring_full","by_type":{"fork":4,"exec":4,"exit":4}})");
+        R"({"type":"lost","seq":10,"time":"2026-01-01T10:20:31.000000000Z","count":12,"reason":"kernel_ring_full","by_type":{"fork":4,"exec":4,"exit":4}})");
     std::string out = render(f.lost(lost), 0, true);
     CHECK(out.find("\x1b[1;31m!! 12 events lost in the kernel") != std::string::npos);
     CHECK(out.find("fork 4 exec 4 exit 4") != std::string::npos);

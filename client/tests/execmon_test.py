@@ -373,7 +373,8 @@ def fake_daemon(path, hello, answer=None):
 
 HELLO = {"type": "hello", "protocol": 1, "version": "0.1.0", "hostname": "fake", "boot_id":
          "5b6c0a39-4e47-4d5e-9d1c-1f0f3b6b2a11", "boot_time": "2026-01-01T00:00:00.000000000Z",
-         "probe_mode": "tp_btf", "parent_path": "btf"}
+         "probe_mode": "tp_btf", "parent_path": "btf",
+         "stream_id": "5b6c0a39-4e47-4d5e-9d1c-1f0f3b6b2a11:4211000000", "last_seq": 0}
 
 
 def test_errors(tmux, viewer, daemon, work):

@@ -21,6 +21,7 @@ json anc(int pid, const std::string& comm) {
 // An exec of `argv0` by `pid`, under `ancestors` (nearest first, as the stream has them).
 json exec(int pid, const std::string& argv0, std::vector<json> ancestors) {
     json j = {{"type", "exec"},
+              {"seq", pid},
               {"time", "2026-01-01T10:00:00.000000000Z"},
               {"ktime_ns", 1},
               {"pid", pid},
@@ -102,17 +103,10 @@ TEST_CASE("exits are shown in place, only for processes in the tree", "[tree]") 
     EventFormatter f(users, true, 100);
     LiveTree tree(f);
     tree.exec(exec(30, "ls", {anc(20, "bash"), anc(1, "systemd")}));
-    json exit = {{"type", "exit"},
-                 {"time", "2026-01-01T10:00:00.000000000Z"},
-                 {"ktime_ns", 1},
-                 {"pid", 30},
-                 {"ppid", 20},
-                 {"uid", 0},
-                 {"comm", "ls"},
-                 {"exit_code", 0},
-                 {"signal", nullptr},
-                 {"key", "30:1"},
-                 {"duration_ns", 1500000}};
+    json exit = {{"type", "exit"},    {"seq", 99},     {"time", "2026-01-01T10:00:00.000000000Z"},
+                 {"ktime_ns", 1},     {"pid", 30},     {"ppid", 20},
+                 {"uid", 0},          {"comm", "ls"},  {"exit_code", 0},
+                 {"signal", nullptr}, {"key", "30:1"}, {"duration_ns", 1500000}};
     CHECK(text(tree.exit(exit)) == std::vector<std::string>{t + "    30 exit 0 after 1 ms  ls"});
     exit["key"] = "99:1";
     exit["pid"] = 99;

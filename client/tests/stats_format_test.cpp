@@ -14,12 +14,12 @@ namespace {
 
 json hello() {
     return json::parse(
-        R"({"type":"hello","protocol":1,"version":"0.1.0","hostname":"build-07","boot_id":"5b6c0a39-4e47-4d5e-9d1c-1f0f3b6b2a11","boot_time":"2026-01-01T00:00:00.000000000Z","probe_mode":"tp_btf","parent_path":"btf"})");
+        R"({"type":"hello","protocol":1,"version":"0.1.0","hostname":"build-07","boot_id":"5b6c0a39-4e47-4d5e-9d1c-1f0f3b6b2a11","boot_time":"2026-01-01T00:00:00.000000000Z","probe_mode":"tp_btf","parent_path":"btf","stream_id":"5b6c0a39-4e47-4d5e-9d1c-1f0f3b6b2a11:4211000000","last_seq":0})");
 }
 
 json stats(const std::string& time, uint64_t uptime, uint64_t exec, uint64_t client_lost) {
     json j = json::parse(
-        R"({"type":"stats","uptime_s":600,"events":{"fork":51200,"exec":50310,"exit":51180},"kernel_lost":{"fork":0,"exec":0,"exit":0,"total":0},"client_lost":0,"clients":2,"per_client":[{"id":1,"pid":3100,"uid":0,"sent":152100,"lost":0,"queued_bytes":0},{"id":2,"pid":3101,"uid":1000,"sent":5875,"lost":54722,"queued_bytes":4193212}],"process_table":312,"ring":{"size":8388608,"queued":0},"wakeups":1503,"timer_drains":5800,"decode_errors":0})");
+        R"({"type":"stats","uptime_s":600,"events":{"fork":51200,"exec":50310,"exit":51180},"kernel_lost":{"fork":0,"exec":0,"exit":0,"total":0},"client_lost":0,"clients":2,"per_client":[{"id":1,"pid":3100,"uid":0,"sent":152100,"lost":0,"queued_bytes":0},{"id":2,"pid":3101,"uid":1000,"sent":5875,"lost":54722,"queued_bytes":4193212}],"process_table":312,"ring":{"size":8388608,"queued":0},"wakeups":1503,"timer_drains":5800,"decode_errors":0,"duplicate_exits":0,"last_seq":318400,"replay":{"limit_bytes":67108864,"bytes":67100000,"lines":98000,"first_seq":220401}})");
     j["time"] = time;
     j["uptime_s"] = uptime;
     j["events"]["exec"] = exec;

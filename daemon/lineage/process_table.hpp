@@ -95,6 +95,12 @@ public:
     void disable_proc() { proc_enabled_ = false; }
     bool proc_enabled() const { return proc_enabled_; }
 
+    // Every entry, exited ones included (in no particular order).
+    template <typename Fn> void for_each(Fn&& fn) const {
+        for (const auto& [pid, p] : table_)
+            fn(p);
+    }
+
     size_t size() const { return table_.size(); }
     size_t pending_evictions() const { return exits_.size(); }
 

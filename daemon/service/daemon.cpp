@@ -1,9 +1,11 @@
 #include "daemon.hpp"
 
+#include "exposition.hpp"
 #include "final_drain.hpp"
 #include "log.hpp"
 #include "protocol.hpp"
 #include "requests.hpp"
+#include "restart_gap.hpp"
 #include "seeding.hpp"
 #include "snapshot.hpp"
 
@@ -23,6 +25,9 @@ namespace {
 // long clients then get to read them: together well within systemd's patience.
 constexpr auto shutdown_drain_time = 300ms;
 constexpr auto shutdown_flush_time = 400ms;
+// How often the state file is rewritten while running (and at stop): what an
+// unclean stop can leave stale.
+constexpr unsigned state_every_ticks = 10;
 
 std::string read_line(const char* path) {
     std::ifstream in(path);
@@ -52,13 +57,34 @@ SocketConfig socket_config(const Options& o) {
     return c;
 }
 
+FileSinkConfig file_sink_config(const Options& o) {
+    FileSinkConfig c;
+    c.path = o.output_file;
+    c.mode = o.output_mode;
+    c.group = o.output_group;
+    c.max_size = o.output_max_size;
+    c.keep = o.output_keep;
+    c.compress = o.output_compress;
+    c.queue_bytes = o.output_queue_bytes;
+    c.subscription = o.output_filter;
+    return c;
+}
+
+double wall_clock_s() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 } // namespace
 
 Daemon::Daemon(Options options)
     : options_(std::move(options)), io_(1), encoder_(clock_, options_.redact),
-      clock_steps_(io_, [this] { on_clock_step(); }), signals_(io_, SIGTERM, SIGINT, SIGHUP),
-      tick_timer_(io_), watchdog_timer_(io_), shutdown_deadline_(io_),
-      started_(std::chrono::steady_clock::now()) {}
+      stream_(options_.replay_buffer_bytes), boot_id_(read_line("/proc/sys/kernel/random/boot_id")),
+      stream_id_(boot_id_ + ":" + std::to_string(BootClock::now_boottime_ns())),
+      state_writer_(options_.state_dir), clock_steps_(io_, [this] { on_clock_step(); }),
+      signals_(io_, SIGTERM, SIGINT, SIGHUP), tick_timer_(io_), watchdog_timer_(io_), shutdown_deadline_(io_),
+      started_(std::chrono::steady_clock::now()), started_wall_s_(wall_clock_s()) {}
 
 int Daemon::run() {
     std::signal(SIGPIPE, SIG_IGN);
@@ -72,6 +98,11 @@ int Daemon::run() {
     notifier_.ready(status_text());
     io_.run();
 
+    if (file_sink_) {
+        fanout_.remove(*file_sink_);
+        file_sink_.reset(); // writes what is still queued, then syncs and closes
+    }
+    metrics_.reset();
     reader_.reset();
     provenance_.reset(); // joins its threads; results not yet posted are dropped
     probes_.reset();     // detaches and destroys every program, link and map
@@ -81,10 +112,17 @@ int Daemon::run() {
 }
 
 void Daemon::start() {
+    // What the previous run left, before this one overwrites it.
+    LoadedState previous = load_state(options_.state_dir);
+    if (previous.status == "unreadable")
+        log::warning("state file ignored: " + previous.problem +
+                         "; the gap line cannot say what happened while execmond was down",
+                     {{"EXECMOND_STATE_ERROR", previous.problem}});
     // Probes first: privilege and kernel problems are the likeliest failures.
     probes_.emplace(Probes::load(probe_config(options_)));
     PipelineConfig pc;
     pc.ancestors_depth = options_.ancestors_depth;
+    pc.log = &stream_;
     if (probes_->parent_path() == ParentPath::fork_map)
         pc.reparent = [this](Pid child, Pid parent) {
             probes_->update_parent(child, parent);
@@ -107,12 +145,30 @@ void Daemon::start() {
     requests_.snapshot = [this](Subscriber& s) {
         send_snapshot(s, table_, cgroups_, encoder_, clock_);
     };
+    requests_.log = &stream_;
+    requests_.table = &table_;
+    requests_.stream_id = stream_id_;
+    if (!options_.output_file.empty()) {
+        file_sink_ = std::make_unique<FileSink>(io_, file_sink_config(options_), share(hello()));
+        fanout_.add(*file_sink_);
+    }
     server_ = std::make_unique<SocketServer>(
         io_, socket_config(options_), fanout_, [this] { return share(hello()); },
         [this](Client& c, std::string_view line) { answer_request(c, line, requests_); });
+    server_->on_connect([this](Client& c) {
+        if (uint64_t from = connect_point(); from != stream_.last_seq())
+            c.resume(from, stream_, table_);
+    });
+    if (!options_.metrics_address.empty())
+        metrics_ = std::make_unique<MetricsServer>(
+            io_,
+            asio::ip::tcp::endpoint(asio::ip::make_address(options_.metrics_address), options_.metrics_port),
+            [this] { return metrics_text(); });
     follow_roots(*probes_, options_.follow);
     probes_->attach();
     seed(*probes_, table_, options_.follow);
+    publish_gap(previous);
+    save_state(SaveMode::now); // on disk before READY=1: a crash from here on leaves this run's id
     pipeline_->set_monotonic_to_boottime(BootClock::monotonic_to_boottime_ns());
     reader_ = std::make_unique<RingReader>(
         io_, probes_->ring_fd(), probes_->reader_timer_flag(), std::chrono::microseconds(options_.latency_us),
@@ -121,6 +177,8 @@ void Daemon::start() {
 
     wait_signal();
     server_->start();
+    if (metrics_)
+        metrics_->start();
     reader_->start();
     if (auto why = clock_steps_.start(); !why.empty())
         log::warning(why + ": wall-clock steps are noticed by the 1 s tick only");
@@ -135,6 +193,8 @@ void Daemon::wait_signal() {
             return;
         if (sig == SIGHUP) {
             log::info(status_text());
+            if (file_sink_)
+                file_sink_->reopen(); // for logrotate: a renamed file is closed, PATH opened again
             wait_signal();
             return;
         }
@@ -162,7 +222,57 @@ void Daemon::report_kernel_drops() {
                      std::to_string(delta.exec) + " exec, " + std::to_string(delta.fork) + " fork, " +
                      std::to_string(delta.exit) + " exit); consider a larger --ring-size",
                  {{"EXECMOND_LOST", std::to_string(delta.total())}});
-    fanout_.broadcast(share(records_lost_line(clock_, delta, "kernel_ring_full")));
+    publish_to_all(stream_, fanout_,
+                   [&](uint64_t seq) { return records_lost_line(clock_, delta, "kernel_ring_full", seq); });
+}
+
+void Daemon::publish_gap(const LoadedState& previous) {
+    GapFacts g = compute_gap(previous, boot_id_, table_, [](Pid pid, bool& truncated) {
+        return read_cmdline("/proc", pid, 8192, truncated); // as much argv as an exec line keeps
+    });
+    g.now_boottime_ns = BootClock::now_boottime_ns();
+    g.now_realtime_ns = clock_.realtime_ns(g.now_boottime_ns);
+    gap_seq_ = publish_to_all(stream_, fanout_, [&](uint64_t seq) {
+        return gap_line(clock_, g, seq, [this](std::string_view arg) { return encoder_.redacts(arg); });
+    });
+    if (g.previous)
+        log::info("previous run (stream " + g.previous->stream_id + ") stopped " +
+                  (g.previous->clean ? "cleanly" : "uncleanly") + (g.rebooted ? " before a reboot" : "") +
+                  ": " + std::to_string(g.started.size()) + " processes started meanwhile, " +
+                  std::to_string(g.exited.size()) + " known ones exited");
+}
+
+void Daemon::save_state(SaveMode mode) {
+    if (options_.state_dir.empty())
+        return;
+    SavedState s;
+    s.stream_id = stream_id_;
+    s.boot_id = boot_id_;
+    s.last_seq = stream_.last_seq();
+    s.written_boottime_ns = BootClock::now_boottime_ns();
+    s.written_realtime_ns = clock_.realtime_ns(s.written_boottime_ns);
+    s.clean = mode == SaveMode::final;
+    s.processes = live_keys(table_);
+    switch (mode) {
+    case SaveMode::background:
+        state_writer_.write_async(serialize_state(s));
+        break;
+    case SaveMode::now:
+        state_writer_.write_sync(serialize_state(s));
+        break;
+    case SaveMode::final:
+        state_writer_.write_now(serialize_state(s));
+        break;
+    }
+}
+
+// Where a new client's stream starts: at the end of the stream, except that
+// a client connecting before anything but the gap line was made (one waiting
+// at start, as under socket activation) gets the gap line too.
+uint64_t Daemon::connect_point() const {
+    if (gap_seq_ != 0 && stream_.last_seq() == gap_seq_ && stream_.find(gap_seq_))
+        return gap_seq_ - 1;
+    return stream_.last_seq();
 }
 
 std::string Daemon::hello() const {
@@ -170,14 +280,16 @@ std::string Daemon::hello() const {
     gethostname(host, sizeof(host) - 1);
     HelloFacts h;
     h.hostname = host;
-    h.boot_id = read_line("/proc/sys/kernel/random/boot_id");
+    h.boot_id = boot_id_;
     h.boot_realtime_ns = clock_.boot_realtime_ns();
     h.probe_mode = probes_->mode_name();
     h.parent_path = to_string(probes_->parent_path());
+    h.stream_id = stream_id_;
+    h.last_seq = connect_point();
     return hello_line(h);
 }
 
-std::string Daemon::stats() const {
+StatsFacts Daemon::stats_facts() const {
     const PipelineCounters& n = pipeline_->counters();
     StatsFacts f;
     f.now_boottime_ns = BootClock::now_boottime_ns();
@@ -199,9 +311,33 @@ std::string Daemon::stats() const {
     f.timer_drains = reader_->timer_drains();
     f.decode_errors = n.decode_errors;
     f.duplicate_exits = n.duplicate_exits;
+    f.last_seq = stream_.last_seq();
+    f.replay_limit = stream_.capacity();
+    f.replay_bytes = stream_.bytes();
+    f.replay_lines = stream_.lines();
+    f.replay_first_seq = stream_.first_kept();
+    if (file_sink_) {
+        FileSinkCounters c = file_sink_->counters();
+        f.file =
+            FileStats{file_sink_->path(), c.written, c.lost_slow, c.lost_error, c.queued_bytes, c.rotations};
+    }
     if (provenance_)
         f.provenance = provenance_->stats();
-    return stats_line(clock_, f);
+    return f;
+}
+
+std::string Daemon::stats() const {
+    return stats_line(clock_, stats_facts());
+}
+
+std::string Daemon::metrics_text() const {
+    MetricsFacts m;
+    m.stats = stats_facts();
+    m.version = EXECMOND_VERSION;
+    m.probe_mode = probes_->mode_name();
+    m.parent_path = to_string(probes_->parent_path());
+    m.start_time_s = started_wall_s_;
+    return prometheus_text(m);
 }
 
 std::string Daemon::status_text() const {
@@ -219,7 +355,8 @@ void Daemon::on_clock_step() {
     std::string was = BootClock::format_rfc3339(clock_.previous_boot_realtime_ns());
     std::string now = BootClock::format_rfc3339(clock_.boot_realtime_ns());
     log::notice("wall clock stepped: boot time " + was + " -> " + now, {{"EXECMOND_BOOT_TIME", now}});
-    fanout_.broadcast(share(clock_line(clock_)));
+    // Numbered and kept like lost and gap lines: a resuming client learns of it too.
+    publish_to_all(stream_, fanout_, [&](uint64_t seq) { return clock_line(clock_, seq); });
 }
 
 void Daemon::schedule_tick() {
@@ -253,8 +390,18 @@ void Daemon::tick() {
             c.send(share(stats()));
         }
     });
+    if (file_sink_) {
+        file_sink_->tick(now);
+        unsigned every = file_sink_->subscription().stats_interval_s;
+        if (every != 0 && now >= file_sink_->next_stats) {
+            file_sink_->next_stats = now + std::chrono::seconds(every);
+            file_sink_->send(share(stats()));
+        }
+    }
     if (ticks_ % 5 == 0)
         notifier_.status(status_text());
+    if (ticks_ % state_every_ticks == 0)
+        save_state(SaveMode::background);
 }
 
 void Daemon::schedule_watchdog(std::chrono::microseconds interval) {
@@ -273,9 +420,12 @@ void Daemon::shutdown(const char* why) {
     log::info(std::string(why) + ": stopping");
     notifier_.stopping();
     server_->stop_accepting();
+    if (metrics_)
+        metrics_->stop();
     drain_for_shutdown();
     reader_->stop();
     clock_steps_.stop();
+    save_state(SaveMode::final); // after the stream's last line
     tick_timer_.cancel();
     watchdog_timer_.cancel();
     // Done when the last client has read everything queued for it; a client
@@ -303,7 +453,8 @@ void Daemon::drain_for_shutdown() {
                      std::to_string(lost.exec) + " exec, " + std::to_string(lost.fork) + " fork, " +
                      std::to_string(lost.exit) + " exit)",
                  {{"EXECMOND_LOST", std::to_string(lost.total())}});
-    fanout_.broadcast(share(records_lost_line(clock_, lost, "shutdown")));
+    publish_to_all(stream_, fanout_,
+                   [&](uint64_t seq) { return records_lost_line(clock_, lost, "shutdown", seq); });
 }
 
 } // namespace execmond

@@ -2,11 +2,13 @@
 
 #include "redactor.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <fstream>
 #include <grp.h>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 
@@ -44,6 +46,17 @@ po::options_description settings_description() {
         ("hash-max-size", po::value<std::string>(), "files larger than this are not hashed (default 256M)")
         ("hash-cache", po::value<std::string>(), "files whose digests are kept, 16-1048576 (default 16384)")
         ("packages", po::value<std::string>()->implicit_value("yes"), "the Debian package of every executed file, and whether it was modified (yes/no, default no)")
+        ("replay-buffer", po::value<std::string>(), "bytes of recent lines kept for clients resuming with since; 0: none (default 64M)")
+        ("state-dir", po::value<std::string>(), "where the state file is kept across restarts; empty: none (default /var/lib/execmond)")
+        ("output-file", po::value<std::string>(), "also write the event lines to this file, for shippers that tail it (default: none)")
+        ("output-max-size", po::value<std::string>(), "rotate the output file before it grows past this size; 0: never (default 100M)")
+        ("output-keep", po::value<std::string>(), "rotated output files kept, 0-1000 (default 5)")
+        ("output-compress", po::value<std::string>(), "compress rotated output files: none or gzip (default none)")
+        ("output-mode", po::value<std::string>(), "permissions of the output file, octal (default 0640)")
+        ("output-group", po::value<std::string>(), "group owning the output file (default execmond)")
+        ("output-queue", po::value<std::string>(), "bytes queued for the output file before its oldest lines are dropped (default 16M)")
+        ("output-filter", po::value<std::string>(), "which lines the output file gets: a subscribe request's members as JSON, e.g. {\"events\":[\"exec\"]} (default: all)")
+        ("metrics-listen", po::value<std::string>(), "serve Prometheus metrics at http://ADDR:PORT/metrics, e.g. 127.0.0.1:9669 (default: off)")
         ("log-target", po::value<std::string>(), "auto, journal or stderr (default auto)")
         ("log-level", po::value<std::string>(), "err, warning, notice, info or debug (default info)");
     // clang-format on
@@ -154,6 +167,68 @@ Options to_options(const po::variables_map& vm) {
             o.packages = false;
         else
             throw BadValue("packages", "'" + *s + "' is not one of yes, no");
+    if (auto s = str("replay-buffer")) {
+        o.replay_buffer_bytes = parse_size_value("replay-buffer", *s);
+        if (o.replay_buffer_bytes > (64ull << 30))
+            throw BadValue("replay-buffer", "'" + *s + "' is above the maximum of 64G");
+    }
+    if (auto s = str("state-dir")) {
+        if (!s->empty() && s->front() != '/')
+            throw BadValue("state-dir", "'" + *s + "' is not an absolute path");
+        o.state_dir = *s;
+    }
+    if (auto s = str("output-file")) {
+        if (s->empty())
+            throw BadValue("output-file", "the output file needs a path");
+        o.output_file = *s;
+    }
+    if (auto s = str("output-max-size")) {
+        o.output_max_size = parse_size_value("output-max-size", *s);
+        if (o.output_max_size != 0 && o.output_max_size < 4096)
+            throw BadValue("output-max-size", "'" + *s + "' is below the minimum of 4K (0: never rotate)");
+    }
+    if (auto s = str("output-keep"))
+        o.output_keep = parse_number<unsigned>("output-keep", *s, 0, 1000);
+    if (auto s = str("output-compress")) {
+        if (*s == "none")
+            o.output_compress = false;
+        else if (*s == "gzip")
+            o.output_compress = true;
+        else
+            throw BadValue("output-compress", "'" + *s + "' is not one of none, gzip");
+    }
+    if (auto s = str("output-mode"))
+        o.output_mode = parse_number<mode_t>("output-mode", *s, 0, 0777, 8);
+    if (auto s = str("output-group"))
+        o.output_group = *s;
+    if (auto s = str("output-queue")) {
+        o.output_queue_bytes = parse_size_value("output-queue", *s);
+        if (o.output_queue_bytes < 65536)
+            throw BadValue("output-queue", "'" + *s + "' is below the minimum of 64K");
+    }
+    if (auto s = str("output-filter")) {
+        // The members of a subscribe request, checked by the same parser the
+        // socket's requests go through.
+        nlohmann::json j = nlohmann::json::parse(*s, nullptr, false);
+        if (!j.is_object())
+            throw BadValue("output-filter", "'" + *s + "' is not a JSON object");
+        if (j.contains("type") && j["type"] != "subscribe")
+            throw BadValue("output-filter", "'type' may only be \"subscribe\"");
+        j["type"] = "subscribe";
+        auto request = parse_request(j.dump());
+        if (auto* err = std::get_if<RequestError>(&request))
+            throw BadValue("output-filter", err->message);
+        o.output_filter = std::get<SubscribeRequest>(request).subscription;
+    }
+    if (auto s = str("metrics-listen")) {
+        auto listen = parse_listen_address(*s);
+        if (!listen)
+            throw BadValue(
+                "metrics-listen",
+                "'" + *s +
+                    "' is not ADDRESS:PORT (an IPv4 address, or an IPv6 one in [], and a port 1-65535)");
+        o.metrics_address = listen->first;
+        o.metrics_port = listen->second;
     }
     if (auto s = str("log-target")) {
         if (*s == "auto")
@@ -206,6 +281,26 @@ ConfigFile read_config(const std::string& path, const po::options_description& s
 }
 
 } // namespace
+
+std::optional<std::pair<std::string, uint16_t>> parse_listen_address(std::string_view text) {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos)
+        return std::nullopt;
+    std::string_view host = text.substr(0, colon);
+    std::string_view port_text = text.substr(colon + 1);
+    bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+    if (bracketed)
+        host = host.substr(1, host.size() - 2);
+    boost::system::error_code ec;
+    auto address = boost::asio::ip::make_address(std::string(host), ec);
+    if (ec || address.is_v6() != bracketed)
+        return std::nullopt;
+    uint16_t port = 0;
+    auto [end, perr] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (perr != std::errc() || end != port_text.data() + port_text.size() || port == 0)
+        return std::nullopt;
+    return std::make_pair(std::string(host), port);
+}
 
 std::optional<uint64_t> parse_size(std::string_view text) {
     if (text.empty())

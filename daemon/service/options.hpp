@@ -5,11 +5,14 @@
 #include "exit_codes.hpp"
 #include "log.hpp"
 #include "probes.hpp"
+#include "subscription.hpp"
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
+#include <utility>
 #include <vector>
 
 namespace execmond {
@@ -35,6 +38,20 @@ struct Options {
     uint64_t hash_max_size = 256ull << 20;
     size_t hash_cache_entries = 16384;
     bool packages = false;
+    uint64_t replay_buffer_bytes = 64u << 20;    // 0: keep no lines for replay
+    std::string state_dir = "/var/lib/execmond"; // empty: no state file
+    // The output file (--output-file; empty: none).
+    std::string output_file;
+    uint64_t output_max_size = 100u << 20; // 0: never rotate
+    unsigned output_keep = 5;
+    bool output_compress = false;
+    mode_t output_mode = 0640;
+    std::string output_group = "execmond";
+    uint64_t output_queue_bytes = 16u << 20;
+    Subscription output_filter; // everything, unless output-filter says otherwise
+    // The Prometheus endpoint (--metrics-listen; empty address: none).
+    std::string metrics_address;
+    uint16_t metrics_port = 0;
     log::Target log_target = log::Target::automatic;
     log::Priority log_level = log::Priority::info;
 };
@@ -48,6 +65,9 @@ struct ParseResult {
 };
 
 ParseResult parse_options(int argc, const char* const argv[]);
+
+// "127.0.0.1:9669" or "[::1]:9669" -> address and port; nullopt if either is bad.
+std::optional<std::pair<std::string, uint16_t>> parse_listen_address(std::string_view text);
 
 // "8M" -> 8388608; accepts plain bytes and K/M/G (powers of 1024) suffixes.
 std::optional<uint64_t> parse_size(std::string_view text);

@@ -22,30 +22,52 @@ void Client::start() {
 }
 
 void Client::send(const Line& line) {
-    enqueue(line, true);
+    if (closed_ || closing_)
+        return;
+    enqueue(line, 0, true);
+    post_write();
 }
 
 void Client::send_whole(const Line& lines) {
-    enqueue(lines, false);
-}
-
-void Client::enqueue(const Line& line, bool bounded) {
     if (closed_ || closing_)
         return;
+    enqueue(lines, 0, false);
+    post_write();
+}
+
+void Client::deliver(const Line& line, uint64_t seq) {
+    if (closed_ || closing_ || replaying()) // a replaying client reads the stream from the log
+        return;
+    enqueue(line, seq, true);
+    post_write();
+}
+
+void Client::enqueue(const Line& line, uint64_t seq, bool bounded) {
+    auto count_lost = [&](uint64_t lost_seq) {
+        ++pending_lost_;
+        ++dropped_total_;
+        if (lost_seq == 0)
+            return;
+        if (pending_lost_first_seq_ == 0)
+            pending_lost_first_seq_ = lost_seq;
+        pending_lost_last_seq_ = lost_seq;
+    };
     // Make room by dropping the oldest lines not already being written.
     while (bounded && queued_bytes_ + line->size() > queue_limit_ && queue_.size() > in_flight_) {
-        queued_bytes_ -= queue_[in_flight_]->size();
-        queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
-        ++pending_lost_;
-        ++dropped_total_;
+        auto victim = queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_);
+        queued_bytes_ -= victim->line->size();
+        count_lost(victim->seq);
+        queue_.erase(victim);
     }
     if (bounded && queued_bytes_ + line->size() > queue_limit_) {
-        ++pending_lost_;
-        ++dropped_total_;
+        count_lost(seq);
     } else {
-        queue_.push_back(line);
+        queue_.push_back({line, seq});
         queued_bytes_ += line->size();
     }
+}
+
+void Client::post_write() {
     // Write once the current handler (a whole ring drain) has queued its
     // lines: one gathered write per drain instead of one for its first line.
     if (in_flight_ == 0 && !write_posted_) {
@@ -57,29 +79,69 @@ void Client::enqueue(const Line& line, bool bounded) {
     }
 }
 
+void Client::resume(uint64_t after_seq, const StreamLog& log, const ProcessTable& table) {
+    replay_log_ = &log;
+    replay_table_ = &table;
+    replay_next_ = after_seq + 1;
+    post_write();
+}
+
+void Client::refill() {
+    const StreamLog& log = *replay_log_;
+    // Bounded work per call, so that a filter that passes little of a big
+    // log does not hold the loop: the rest comes on the next turn.
+    size_t examined = 0;
+    while (queued_bytes_ < queue_limit_ / 2) {
+        if (replay_next_ > log.last_seq()) {
+            replay_log_ = nullptr; // caught up: the fan-out delivers from the next line on
+            return;
+        }
+        if (replay_next_ < log.first_kept()) {
+            uint64_t last = log.first_kept() - 1;
+            enqueue(share(replay_expired_line(BootClock(), replay_next_, last)), 0, true);
+            replay_next_ = last + 1;
+            continue;
+        }
+        if (++examined > 8192) {
+            post_write();
+            return;
+        }
+        const StreamEntry* e = log.find(replay_next_);
+        if (e == nullptr) // numbered but not kept: say so rather than skip it silently
+            enqueue(share(replay_expired_line(BootClock(), replay_next_, replay_next_)), 0, true);
+        else if (log.wanted(*e, subscription_, *replay_table_))
+            enqueue(e->line, replay_next_, true);
+        ++replay_next_;
+    }
+}
+
 void Client::write_more() {
     if (closed_ || in_flight_ != 0)
         return;
+    if (replaying())
+        refill();
     if (pending_lost_ != 0) {
         // The gap is right here: before the oldest line still queued.
-        auto lost = share(client_slow_line(BootClock(), pending_lost_));
+        auto lost = share(
+            client_slow_line(BootClock(), pending_lost_, pending_lost_first_seq_, pending_lost_last_seq_));
         queued_bytes_ += lost->size();
-        queue_.push_front(std::move(lost));
+        queue_.push_front({std::move(lost), 0});
         pending_lost_ = 0;
+        pending_lost_first_seq_ = pending_lost_last_seq_ = 0;
     }
     if (queue_.empty()) {
-        if (closing_)
+        if (closing_ && !replaying())
             close("flushed");
         return;
     }
     // Gather many lines into one write(2).
     std::vector<asio::const_buffer> buffers;
     size_t bytes = 0;
-    for (const Line& l : queue_) {
+    for (const Queued& q : queue_) {
         if (buffers.size() == 256 || bytes >= 256 * 1024)
             break;
-        buffers.emplace_back(asio::buffer(*l));
-        bytes += l->size();
+        buffers.emplace_back(asio::buffer(*q.line));
+        bytes += q.line->size();
     }
     in_flight_ = buffers.size();
     // Stuck means a write that makes no progress: time it from its start, not
@@ -92,7 +154,7 @@ void Client::write_more() {
                               return;
                           }
                           for (size_t i = 0; i < self->in_flight_; ++i) {
-                              self->queued_bytes_ -= self->queue_.front()->size();
+                              self->queued_bytes_ -= self->queue_.front().line->size();
                               self->queue_.pop_front();
                           }
                           self->sent_total_ += self->in_flight_;
@@ -151,8 +213,10 @@ bool Client::stuck(std::chrono::steady_clock::time_point now, std::chrono::secon
 
 void Client::close_after_flush() {
     closing_ = true;
-    if (in_flight_ == 0 && queue_.empty())
+    if (in_flight_ == 0 && queue_.empty() && !replaying())
         close("flushed");
+    else
+        post_write(); // a replay still runs to its end, within the shutdown deadline
 }
 
 void Client::close(std::string_view reason) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "fanout.hpp"
+#include "stream_log.hpp"
 
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -46,6 +47,14 @@ public:
     // Queues a line; drops the oldest unsent lines if the queue is full.
     void send(const Line& line) override;
     void send_whole(const Line& lines) override;
+    // A line of the stream: queued like send(), unless catching up.
+    void deliver(const Line& line, uint64_t seq) override;
+    // Continues the stream after `after_seq` from `log`: its kept lines that
+    // pass this client's filter, queued as the queue drains (never more than
+    // half of it at a time), then live. Lines no longer kept are reported in
+    // one replay_expired lost line.
+    void resume(uint64_t after_seq, const StreamLog& log, const ProcessTable& table);
+    bool replaying() const override { return replay_log_ != nullptr; }
     // Writes what is queued, then closes (used at shutdown).
     void close_after_flush();
     void close(std::string_view reason);
@@ -64,10 +73,13 @@ public:
     std::chrono::steady_clock::time_point next_stats{};
 
 private:
-    void enqueue(const Line& line, bool bounded);
     void read_more();
     void handle_input(size_t n);
     void write_more();
+    void post_write();
+    // bounded: drop the oldest to fit; a snapshot's lines are queued whole.
+    void enqueue(const Line& line, uint64_t seq, bool bounded);
+    void refill();
 
     Socket socket_;
     uint64_t id_;
@@ -77,10 +89,19 @@ private:
     CloseHandler on_close_;
     Subscription subscription_;
 
-    std::deque<Line> queue_; // the first `in_flight_` lines are being written
+    struct Queued {
+        Line line;
+        uint64_t seq = 0; // 0: not a line of the stream (answers, stats, lost lines of this client)
+    };
+    std::deque<Queued> queue_; // the first `in_flight_` lines are being written
     size_t in_flight_ = 0;
     size_t queued_bytes_ = 0;
     uint64_t pending_lost_ = 0;
+    uint64_t pending_lost_first_seq_ = 0; // the stream's lines among them (0: none)
+    uint64_t pending_lost_last_seq_ = 0;
+    const StreamLog* replay_log_ = nullptr; // set while catching up
+    const ProcessTable* replay_table_ = nullptr;
+    uint64_t replay_next_ = 0; // the next seq to look at
     uint64_t dropped_total_ = 0;
     uint64_t sent_total_ = 0;
     bool write_posted_ = false; // a write_more() is queued on the executor

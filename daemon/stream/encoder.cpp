@@ -22,9 +22,10 @@ const JsonKey k_type("type"), k_time("time"), k_ktime_ns("ktime_ns"), k_pid("pid
     k_fork_ppid("fork_ppid"), k_ns_pid("ns_pid"), k_pidns("pidns"), k_cgroup_id("cgroup_id"),
     k_cgroup("cgroup"), k_parent_source("parent_source"), k_ancestors("ancestors"),
     k_start_ktime_ns("start_ktime_ns"), k_start_time("start_time"), k_kernel_thread("kernel_thread"),
-    k_known_from("known_from"), k_exe_sha256("exe_sha256"), k_exe_sha256_skipped("exe_sha256_skipped"),
-    k_exe_package("exe_package"), k_exe_package_modified("exe_package_modified"), k_name("name"),
-    k_version("version"), k_arch("arch"), k_exec_ktime_ns("exec_ktime_ns");
+    k_known_from("known_from"), k_seq("seq"), k_exe_sha256("exe_sha256"),
+    k_exe_sha256_skipped("exe_sha256_skipped"), k_exe_package("exe_package"),
+    k_exe_package_modified("exe_package_modified"), k_name("name"), k_version("version"), k_arch("arch"),
+    k_exec_ktime_ns("exec_ktime_ns");
 
 // ProcessInfo::key() without allocating: "pid:start_ticks".
 std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
@@ -81,6 +82,10 @@ std::string_view Encoder::time_text(KtimeNs boottime_ns) const {
     }
     at[9] = 'Z';
     return {time_buf_.data(), date_len + 11};
+}
+
+bool Encoder::redacts(std::string_view arg) const {
+    return !redact_.empty() && redact_.matches(arg);
 }
 
 void Encoder::write_ancestor(const ProcessInfo& a) const {
@@ -256,12 +261,15 @@ void Encoder::write_exe_facts(const ExeFacts& f) const {
     }
 }
 
-std::string Encoder::exe_hash(const PendingExec& p, const ExeFacts& f, KtimeNs now_boottime_ns) const {
+std::string Encoder::exe_hash(const PendingExec& p, const ExeFacts& f, KtimeNs now_boottime_ns,
+                              uint64_t seq) const {
     JsonWriter& w = *writer_;
     w.clear();
     w.begin_object();
     w.key(k_type);
     w.string("exe_hash");
+    w.key(k_seq);
+    w.value(seq);
     w.key(k_time);
     w.string(time_text(now_boottime_ns));
     w.key(k_ktime_ns);
@@ -282,13 +290,17 @@ std::string Encoder::exe_hash(const PendingExec& p, const ExeFacts& f, KtimeNs n
     return take_line();
 }
 
-std::string Encoder::encode(const Event& e, const Lineage& lineage) const {
+std::string Encoder::encode(const Event& e, const Lineage& lineage, uint64_t seq) const {
     JsonWriter& w = *writer_;
     std::array<char, 48> key;
     w.clear();
     w.begin_object();
     w.key(k_type);
     w.string(to_string(e.kind));
+    if (seq != 0) {
+        w.key(k_seq);
+        w.value(seq);
+    }
     w.key(k_time);
     w.string(time_text(e.ktime_ns));
     w.key(k_ktime_ns);

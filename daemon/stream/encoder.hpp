@@ -35,18 +35,22 @@ class Encoder {
 public:
     Encoder(const BootClock& clock, const std::vector<std::string>& redact_patterns);
 
-    std::string encode(const Event& e, const Lineage& lineage) const;
+    // `seq`: the line's number in the stream (StreamLog); 0 leaves it out.
+    std::string encode(const Event& e, const Lineage& lineage, uint64_t seq = 0) const;
     // A `process` line (the answer to a snapshot request): the process as the
     // table knows it, argv escaped and redacted as on exec lines.
     std::string process(const ProcessInfo& p, const ProcessInfo* parent, std::string_view cgroup_path) const;
     // The `exe_hash` line: what the worker found after the exec line went out.
-    std::string exe_hash(const PendingExec& p, const ExeFacts& f, KtimeNs now_boottime_ns) const;
+    std::string exe_hash(const PendingExec& p, const ExeFacts& f, KtimeNs now_boottime_ns, uint64_t seq) const;
     // The wall clock was stepped: nothing formatted before may be reused.
     void clock_changed() const { cached_second_ = INT64_MIN; }
 
     // Splits the NUL-separated argument area into argv (a missing final NUL
     // means the last argument was cut).
     static std::vector<std::string_view> split_args(std::string_view args);
+
+    // Does --redact mask this argv element? (For lines besides exec's: gap.)
+    bool redacts(std::string_view arg) const;
 
     // Ancestor entries cached (bounded; for tests and stats).
     size_t cached_ancestors() const { return ancestor_cache_.size(); }

@@ -20,6 +20,11 @@ public:
     // Several lines that belong together (a snapshot): queued as one unit,
     // past the queue's bound if need be.
     virtual void send_whole(const Line& lines) { send(lines); }
+    // A line of the numbered stream (StreamLog), with its seq.
+    virtual void deliver(const Line& line, uint64_t /*seq*/) { send(line); }
+    // Catching up from the StreamLog: it takes the stream's lines from there,
+    // so the fan-out skips it.
+    virtual bool replaying() const { return false; }
 };
 
 class Fanout {

@@ -9,7 +9,8 @@ namespace execmond {
 
 Pipeline::Pipeline(PipelineConfig config, ProcessTable& table, CgroupPaths& cgroups, Encoder& encoder,
                    const Fanout& fanout)
-    : config_(std::move(config)), table_(table), cgroups_(cgroups), encoder_(encoder), fanout_(fanout) {}
+    : config_(std::move(config)), table_(table), cgroups_(cgroups), encoder_(encoder), fanout_(fanout),
+      log_(config_.log ? *config_.log : own_log_) {}
 
 void Pipeline::on_record(const void* data, size_t size) {
     auto decoded = decode_record(data, size);
@@ -28,8 +29,14 @@ void Pipeline::on_record(const void* data, size_t size) {
         return;
     }
     const ProcessInfo* self = update_table(e);
-    if (self && !fanout_.empty())
-        fan_out(e, *self);
+    if (!self)
+        return;
+    // One seq per record turned into the stream, whether or not anyone wants
+    // its line: a consumer's cursor counts the stream, not its own filter.
+    uint64_t seq = log_.assign();
+    counters_.last_seq = seq;
+    if (!fanout_.empty() || log_.keeping())
+        fan_out(e, *self, seq);
 }
 
 const ProcessInfo* Pipeline::update_table(Event& e) {
@@ -62,66 +69,116 @@ const ProcessInfo* Pipeline::update_table(Event& e) {
     return &exit.process;
 }
 
-void Pipeline::fan_out(const Event& e, const ProcessInfo& self) {
+// The parent chain descendants_of looks at (ProcessTable::descends_from),
+// as it is now: a replay may come after those processes left the table.
+void Pipeline::record_chain(Pid ppid, bool& cut) {
+    chain_.clear();
+    cut = false;
+    for (Pid pid = ppid; pid != 0;) {
+        if (chain_.size() == 64) {
+            cut = true;
+            return;
+        }
+        chain_.push_back(pid);
+        const ProcessInfo* p = table_.find(pid);
+        if (p == nullptr || p->pid == p->ppid)
+            return;
+        pid = p->ppid;
+    }
+}
+
+void Pipeline::fan_out(const Event& e, const ProcessInfo& self, uint64_t seq) {
     Lineage lineage;
     lineage.self = &self;
     lineage.cgroup_path = cgroups_.path_of(e.cgroup_id, e.pid);
     std::string_view filename = e.kind == EventKind::exec ? e.filename : std::string_view(self.filename);
 
-    // Encoded once, for the first subscriber that wants it; shared by the rest.
+    // Encoded once, for the replay buffer or the first subscriber that wants
+    // it; shared by the rest.
     Line line;
-    fanout_.for_each([&](Subscriber& s) {
-        if (!s.subscription().matches(e, filename, lineage.cgroup_path, table_))
-            return;
-        if (!line) {
-            lineage.parent = table_.find(e.ppid);
-            if (e.kind == EventKind::exec) {
-                table_.ancestors(e.ppid, config_.ancestors_depth, ancestors_);
-                lineage.ancestors = &ancestors_;
-                if (config_.provenance && config_.provenance->enabled()) {
-                    exe_facts_ = config_.provenance->on_exec(e.pid, {}, nullptr, [&] {
-                        return PendingExec{self.key(),
-                                           e.pid,
-                                           e.ppid,
-                                           e.uid,
-                                           std::string(e.comm),
-                                           std::string(e.filename),
-                                           std::string(lineage.cgroup_path),
-                                           e.cgroup_id};
-                    });
-                    lineage.exe = &exe_facts_;
-                }
+    auto encode = [&] {
+        lineage.parent = table_.find(e.ppid);
+        if (e.kind == EventKind::exec) {
+            table_.ancestors(e.ppid, config_.ancestors_depth, ancestors_);
+            lineage.ancestors = &ancestors_;
+            if (config_.provenance && config_.provenance->enabled()) {
+                exe_facts_ = config_.provenance->on_exec(e.pid, {}, nullptr, [&] {
+                    return PendingExec{self.key(),
+                                       e.pid,
+                                       e.ppid,
+                                       e.uid,
+                                       std::string(e.comm),
+                                       std::string(e.filename),
+                                       std::string(lineage.cgroup_path),
+                                       e.cgroup_id,
+                                       e.ktime_ns};
+                });
+                lineage.exe = &exe_facts_;
             }
-            line = share(encoder_.encode(e, lineage));
         }
-        s.send(line);
+        line = share(encoder_.encode(e, lineage, seq));
+    };
+    if (log_.keeping()) {
+        encode();
+        MatchFacts f;
+        f.kind = e.kind;
+        f.uid = e.uid;
+        f.pid = e.pid;
+        f.ppid = e.ppid;
+        f.comm = e.comm;
+        f.filename = filename;
+        f.cgroup_path = lineage.cgroup_path;
+        record_chain(e.ppid, f.chain_cut);
+        f.chain = std::span<const Pid>(chain_);
+        log_.keep(seq, line, f);
+    }
+    fanout_.for_each([&](Subscriber& s) {
+        if (s.replaying() || !s.subscription().matches(e, filename, lineage.cgroup_path, table_))
+            return;
+        if (!line)
+            encode();
+        s.deliver(line, seq);
     });
     if (line)
         ++counters_.lines;
 }
 
 void Pipeline::on_exe_facts(const PendingExec& p, const ExeFacts& facts) {
-    // Matched as its exec was: same process, same filters.
-    Event e;
-    e.kind = EventKind::exec;
-    e.pid = p.pid;
-    e.ppid = p.ppid;
-    e.uid = p.uid;
-    e.comm = p.comm;
-    e.filename = p.filename;
-    e.cgroup_id = p.cgroup_id;
+    // Numbered and kept like the exec it completes, and matched as it was:
+    // same process, same filters.
+    uint64_t seq = log_.assign();
+    counters_.last_seq = seq;
     Line line;
+    auto encode = [&] {
+        timespec now{};
+        clock_gettime(CLOCK_BOOTTIME, &now);
+        line = share(encoder_.exe_hash(
+            p, facts, static_cast<KtimeNs>(now.tv_sec) * 1'000'000'000ull + static_cast<KtimeNs>(now.tv_nsec),
+            seq));
+    };
+    MatchFacts f;
+    f.kind = EventKind::exec;
+    f.uid = p.uid;
+    f.pid = p.pid;
+    f.ppid = p.ppid;
+    f.comm = p.comm;
+    f.filename = p.filename;
+    f.cgroup_path = p.cgroup_path;
+    if (log_.keeping()) {
+        encode();
+        bool cut = false;
+        record_chain(p.ppid, cut);
+        f.chain = std::span<const Pid>(chain_);
+        f.chain_cut = cut;
+        log_.keep(seq, line, f);
+        f.chain.reset();
+    }
     fanout_.for_each([&](Subscriber& s) {
-        if (!s.subscription().matches(e, p.filename, p.cgroup_path, table_))
+        if (s.replaying() || !s.subscription().matches(f, table_))
             return;
-        if (!line) {
-            timespec now{};
-            clock_gettime(CLOCK_BOOTTIME, &now);
-            line = share(encoder_.exe_hash(p, facts,
-                                           static_cast<KtimeNs>(now.tv_sec) * 1'000'000'000ull +
-                                               static_cast<KtimeNs>(now.tv_nsec)));
-        }
-        s.send(line);
+        if (!line)
+            encode();
+        s.deliver(line, seq);
     });
     if (line)
         ++counters_.exe_hash_lines;

@@ -10,6 +10,7 @@
 #include "event.hpp"
 #include "fanout.hpp"
 #include "process_table.hpp"
+#include "stream_log.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -25,6 +26,9 @@ struct PipelineConfig {
     std::function<void(Pid child, Pid parent)> reparent;
     // --hash / --packages: exec lines say what is known of the file run.
     ExeProvenance* provenance = nullptr;
+    // Numbers every record's line and keeps it for replay (null: the
+    // pipeline numbers its lines itself and keeps none).
+    StreamLog* log = nullptr;
 };
 
 struct PipelineCounters {
@@ -35,6 +39,7 @@ struct PipelineCounters {
     uint64_t duplicate_exits = 0; // second exit records of one process, dropped
     uint64_t lines = 0;           // event lines encoded (each once, whatever the clients)
     uint64_t exe_hash_lines = 0;  // exe_hash lines encoded
+    uint64_t last_seq = 0;        // the seq of the last record turned into the stream
     LostCounts discarded;         // records counted, not encoded, past discard_from()'s deadline
 };
 
@@ -62,15 +67,19 @@ public:
 private:
     // Null for a record that says nothing new (a second exit of one process).
     const ProcessInfo* update_table(Event& e);
-    void fan_out(const Event& e, const ProcessInfo& self);
+    void fan_out(const Event& e, const ProcessInfo& self, uint64_t seq);
+    void record_chain(Pid ppid, bool& cut);
 
     PipelineConfig config_;
     ProcessTable& table_;
     CgroupPaths& cgroups_;
     Encoder& encoder_;
     const Fanout& fanout_;
+    StreamLog own_log_;
+    StreamLog& log_;
     std::vector<const ProcessInfo*> ancestors_; // reused by every exec
     ExeFacts exe_facts_;                        // likewise
+    std::vector<Pid> chain_;                    // reused by every kept line
     uint64_t monotonic_to_boottime_ns_ = 0;
     std::chrono::steady_clock::time_point discard_deadline_{};
     bool discard_armed_ = false;

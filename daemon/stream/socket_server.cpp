@@ -187,6 +187,8 @@ void SocketServer::accept_next() {
         clients_.push_back(client);
         fanout_.add(*client);
         client->send(hello_());
+        if (on_connect_)
+            on_connect_(*client);
         client->start();
         accept_next();
     });

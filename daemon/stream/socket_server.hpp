@@ -41,6 +41,8 @@ public:
     SocketServer& operator=(const SocketServer&) = delete;
 
     void start();
+    // Runs for each new client right after its hello is queued.
+    void on_connect(std::function<void(Client&)> fn) { on_connect_ = std::move(fn); }
     void stop_accepting();
     // Closes each client once its queue is written; `done` runs (posted) when
     // the last one has closed.
@@ -73,6 +75,7 @@ private:
     size_t queue_limit_;
     HelloFactory hello_;
     RequestHandler on_request_;
+    std::function<void(Client&)> on_connect_;
     std::vector<std::shared_ptr<Client>> clients_;
     uint64_t next_id_ = 1;
     uint64_t dropped_by_closed_ = 0;

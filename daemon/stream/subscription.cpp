@@ -79,8 +79,8 @@ template <typename T> std::vector<T> numbers(const json& v, const char* key, uin
 Subscription parse_subscription(const json& j) {
     Subscription s;
     for (const auto& [key, value] : j.items()) {
-        if (key == "type")
-            continue;
+        if (key == "type" || key == "since" || key == "stream_id")
+            continue; // not the filter's: parse_request reads them
         if (key == "events") {
             s.fork = s.exec = s.exit = false;
             for (const auto& name : strings(value, "events")) {
@@ -118,6 +118,26 @@ Subscription parse_subscription(const json& j) {
     return s;
 }
 
+SubscribeRequest parse_subscribe(const json& j) {
+    SubscribeRequest r{parse_subscription(j), std::nullopt, {}};
+    auto since = j.find("since");
+    auto stream = j.find("stream_id");
+    if (since != j.end()) {
+        if (!since->is_number_unsigned())
+            throw std::invalid_argument("since must be a seq: a number from 0 to 18446744073709551615");
+        r.since = since->get<uint64_t>();
+    }
+    if (stream != j.end()) {
+        if (!stream->is_string())
+            throw std::invalid_argument("stream_id must be a string (hello.stream_id)");
+        r.stream_id = stream->get<std::string>();
+    }
+    // A seq means nothing without the stream it counts.
+    if ((since != j.end()) != (stream != j.end()))
+        throw std::invalid_argument("since and stream_id go together (see hello.stream_id)");
+    return r;
+}
+
 } // namespace
 
 bool Subscription::wants(EventKind k) const {
@@ -126,17 +146,36 @@ bool Subscription::wants(EventKind k) const {
 
 bool Subscription::matches(const Event& e, std::string_view filename, std::string_view cgroup_path,
                            const ProcessTable& table) const {
+    MatchFacts f;
+    f.kind = e.kind;
+    f.uid = e.uid;
+    f.pid = e.pid;
+    f.ppid = e.ppid;
+    f.comm = e.comm;
+    f.filename = filename;
+    f.cgroup_path = cgroup_path;
+    return matches(f, table);
+}
+
+bool Subscription::matches(const MatchFacts& e, const ProcessTable& table) const {
     if (!wants(e.kind))
         return false;
     if (!uids.empty() && std::find(uids.begin(), uids.end(), e.uid) == uids.end())
         return false;
-    if (!any_glob(comm_globs, e.comm) || !any_glob(filename_globs, filename))
+    if (!any_glob(comm_globs, e.comm) || !any_glob(filename_globs, e.filename))
         return false;
-    if (!cgroup_prefix.empty() && !in_cgroup(cgroup_path, cgroup_prefix))
+    if (!cgroup_prefix.empty() && !in_cgroup(e.cgroup_path, cgroup_prefix))
         return false;
-    if (!descendants_of.empty() && std::none_of(descendants_of.begin(), descendants_of.end(), [&](Pid root) {
-            return e.pid == root || (e.ppid != 0 && table.descends_from(e.ppid, root));
-        }))
+    auto below = [&](Pid root) {
+        if (!e.chain) // live: the table as it is now
+            return e.ppid != 0 && table.descends_from(e.ppid, root);
+        // Kept: the chain as it was then (its processes may have left the table since).
+        if (std::find(e.chain->begin(), e.chain->end(), root) != e.chain->end())
+            return true;
+        return e.chain_cut && !e.chain->empty() && table.descends_from(e.chain->back(), root);
+    };
+    if (!descendants_of.empty() && std::none_of(descendants_of.begin(), descendants_of.end(),
+                                                [&](Pid root) { return e.pid == root || below(root); }))
         return false;
     return true;
 }
@@ -177,7 +216,7 @@ Request parse_request(std::string_view line) {
         return RequestError{"request needs a \"type\": \"subscribe\", \"stats\" or \"snapshot\""};
     try {
         if (*type == "subscribe")
-            return SubscribeRequest{parse_subscription(j)};
+            return parse_subscribe(j);
         if (*type == "stats") {
             if (j.size() != 1)
                 return RequestError{"stats takes no other keys"};

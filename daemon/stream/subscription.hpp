@@ -6,12 +6,29 @@
 #include "process_table.hpp"
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
 namespace execmond {
+
+// What a filter looks at in one event: live, or kept for replay.
+struct MatchFacts {
+    EventKind kind{};
+    uint32_t uid = 0;
+    Pid pid = 0;
+    Pid ppid = 0;
+    std::string_view comm;
+    std::string_view filename; // exec: the path run; else the image the table knows
+    std::string_view cgroup_path;
+    // The parent chain as the table knew it when the line was made (kept
+    // lines); unset: ask the table now. `chain_cut`: the chain stops short.
+    std::optional<std::span<const Pid>> chain;
+    bool chain_cut = false;
+};
 
 struct Subscription {
     // Bounds on what one request may ask the loop to match per event.
@@ -32,11 +49,15 @@ struct Subscription {
     bool wants(EventKind k) const;
     bool matches(const Event& e, std::string_view filename, std::string_view cgroup_path,
                  const ProcessTable& table) const;
+    bool matches(const MatchFacts& f, const ProcessTable& table) const;
     nlohmann::ordered_json to_json() const;
 };
 
 struct SubscribeRequest {
     Subscription subscription;
+    // Resuming (docs/protocol.md): replay the lines after `since` of stream `stream_id`.
+    std::optional<uint64_t> since;
+    std::string stream_id;
 };
 struct StatsRequest {};
 struct SnapshotRequest {};

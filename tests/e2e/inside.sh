@@ -404,6 +404,66 @@ t_clock_step() {
   [ "${back#-}" -lt 1000000 ] || { why="after the step back boot_time is $back ns from where it started"; return 1; }
 }
 
+# --- the state directory and the gap line of a clean restart -----------------------
+t_state_dir() {
+  local st f=$E/events-gap.jsonl gap
+  st=$(stat -c '%a %U' /var/lib/execmond 2>&1)
+  [ "$st" = "700 execmond" ] || { why="/var/lib/execmond is $st (want 700 execmond: StateDirectory=)"; return 1; }
+  systemctl restart execmond.service || { why="restart failed"; return 1; }
+  [ -s /var/lib/execmond/state ] || { why="no state file in /var/lib/execmond after a restart"; return 1; }
+  # Another stream_id than this run's: the replay starts at its first line, the gap.
+  printf '%s\n' '{"type":"subscribe","events":["exec"],"since":1,"stream_id":"0:0"}' |
+    socat -t 3 UNIX-CONNECT:$SOCK - >"$f" 2>/dev/null
+  gap=$(grep -m1 '"type":"gap"' "$f")
+  metric gap_line "$(head -c 300 <<<"$gap")"
+  [ "$(jq -r '.seq, .state, .previous.clean' <<<"$gap" 2>/dev/null | tr '\n' ' ')" = "1 ok true " ] ||
+    { why="after a clean restart the gap line is not seq 1, state ok, previous.clean: $(head -c 300 <<<"$gap")"; return 1; }
+}
+
+# --- 11. final stop ---------------------------------------------------------------
+# --- 10. the output file and the metrics endpoint under the hardened unit --------
+# LogsDirectory= makes /var/log/execmond writable, IPAddressAllow=localhost and
+# AF_INET let the daemon serve metrics on 127.0.0.1; nothing else changes.
+t_fleet_outputs() {
+  local conf=/etc/execmond/execmond.conf log=/var/log/execmond/events.jsonl marker="e2e-file-$RANDOM$RANDOM" st m
+  cp $conf $E/conf.fleet.orig
+  printf 'output-file = %s\nmetrics-listen = 127.0.0.1:9669\n' $log >>$conf
+  if ! systemctl restart execmond.service; then
+    cp $E/conf.fleet.orig $conf
+    why="restart with output-file and metrics-listen failed: $(journalctl -u execmond.service -n 5 --no-pager -o cat)"
+    return 1
+  fi
+  has_marker() { grep -q -- "$marker" $log 2>/dev/null; }
+  /bin/sh -c ': "$0"' "$marker"
+  wait_for 5 has_marker || { why="no exec line with $marker in $log"; cp $E/conf.fleet.orig $conf; return 1; }
+  st=$(stat -c '%a %U %G' $log)
+  metric output_file "$st $(stat -c '%a %U %G' /var/log/execmond)"
+  m=$(curl -s --max-time 5 http://127.0.0.1:9669/metrics)
+  cp $E/conf.fleet.orig $conf
+  systemctl restart execmond.service
+  [ "$st" = "640 execmond execmond" ] || { why="$log is $st (want 640 execmond execmond)"; return 1; }
+  [ "$(stat -c '%a %U' /var/log/execmond)" = "750 execmond" ] || { why="/var/log/execmond is $(stat -c '%a %U' /var/log/execmond)"; return 1; }
+  grep -q '^execmond_events_total{type="exec"} [1-9]' <<<"$m" && grep -q '^execmond_file_lines_total{' <<<"$m" ||
+    { why="no metrics from http://127.0.0.1:9669/metrics: $(head -c 200 <<<"$m")"; return 1; }
+  metric metrics_exec_line "$(grep '^execmond_events_total{type="exec"}' <<<"$m")"
+}
+
+# --- the state directory and the gap line of a clean restart -----------------------
+t_state_dir() {
+  local st f=$E/events-gap.jsonl gap
+  st=$(stat -c '%a %U' /var/lib/execmond 2>&1)
+  [ "$st" = "700 execmond" ] || { why="/var/lib/execmond is $st (want 700 execmond: StateDirectory=)"; return 1; }
+  systemctl restart execmond.service || { why="restart failed"; return 1; }
+  [ -s /var/lib/execmond/state ] || { why="no state file in /var/lib/execmond after a restart"; return 1; }
+  # Another stream_id than this run's: the replay starts at its first line, the gap.
+  printf '%s\n' '{"type":"subscribe","events":["exec"],"since":1,"stream_id":"0:0"}' |
+    socat -t 3 UNIX-CONNECT:$SOCK - >"$f" 2>/dev/null
+  gap=$(grep -m1 '"type":"gap"' "$f")
+  metric gap_line "$(head -c 300 <<<"$gap")"
+  [ "$(jq -r '.seq, .state, .previous.clean' <<<"$gap" 2>/dev/null | tr '\n' ' ')" = "1 ok true " ] ||
+    { why="after a clean restart the gap line is not seq 1, state ok, previous.clean: $(head -c 300 <<<"$gap")"; return 1; }
+}
+
 # --- 11. final stop ---------------------------------------------------------------
 t_final_stop() {
   systemctl stop execmond.service execmond.socket || { why="stop failed"; return 1; }
@@ -428,6 +488,8 @@ check watchdog-pings t_watchdog_alive
 check watchdog-restarts-frozen t_watchdog_restart
 check bad-config-fails t_bad_config
 check clock-step-followed t_clock_step
+check output-file-and-metrics t_fleet_outputs
+check state-dir-and-gap t_state_dir
 check final-stop-unloads t_final_stop
 
 journalctl -u execmond.service -u execmond.socket -b --no-pager -o short-monotonic >$E/journal.txt 2>&1

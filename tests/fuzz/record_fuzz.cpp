@@ -37,11 +37,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<const ProcessInfo*> ancestors{&parent};
     Lineage lineage{&self, &parent, e.kind == EventKind::exec ? &ancestors : nullptr, e.comm};
 
-    std::string line = encoder.encode(e, lineage);
+    const uint64_t seq = 1 + record.size(); // the daemon numbers every line
+    std::string line = encoder.encode(e, lineage, seq);
     if (line.empty() || line.back() != '\n' || line.find('\n') != line.size() - 1)
         std::abort();
     auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || j["type"] != to_string(e.kind))
+    if (j.is_discarded() || j["type"] != to_string(e.kind) || j["seq"] != seq)
         std::abort();
     if (e.kind == EventKind::exec && !e.args_known) {
         // Fork-map records do not carry argv: it must be left out, not invented.

@@ -1,5 +1,6 @@
 #include "harness.hpp"
 
+#include <algorithm>
 #include <catch2/catch_test_macros.hpp>
 #include <cerrno>
 #include <csignal>
@@ -230,6 +231,15 @@ Daemon::Daemon(std::vector<std::string> extra_args, std::chrono::milliseconds re
 
     std::vector<std::string> argv{daemon_path(), "--socket", socket_,    "--log-target",
                                   "stderr",      "--config", "/dev/null"};
+    // Each daemon its own state file (docs/protocol.md, "Resuming"), so that
+    // tests and other daemons on the machine never read each other's.
+    auto given = std::find(extra_args.begin(), extra_args.end(), "--state-dir");
+    if (given == extra_args.end()) {
+        state_dir_ = dir_ + "/state";
+        argv.insert(argv.end(), {"--state-dir", state_dir_});
+    } else if (given + 1 != extra_args.end()) {
+        state_dir_ = *(given + 1);
+    }
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     // stderr to a file, through a shell-free spawn: use posix_spawn file actions.
     std::vector<char*> args;
@@ -331,6 +341,14 @@ int Daemon::stop(std::chrono::milliseconds timeout, std::chrono::milliseconds* t
     if (!timed_out)
         pid_ = -1;
     return status;
+}
+
+void Daemon::kill_hard() {
+    if (pid_ <= 0)
+        return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
 }
 
 std::string Daemon::log() const {

@@ -65,6 +65,10 @@ public:
     pid_t pid() const { return pid_; }
     // SIGTERM and wait; returns the exit status (or -1 on timeout).
     int stop(std::chrono::milliseconds timeout = 5s, std::chrono::milliseconds* took = nullptr);
+    // SIGKILL and wait: a crash (the daemon gets no chance to clean up).
+    void kill_hard();
+    // Its --state-dir: a directory of its own unless the test passed one.
+    const std::string& state_dir() const { return state_dir_; }
     std::string log() const; // what it wrote to stderr
     std::chrono::milliseconds ready_after() const { return ready_after_; }
 
@@ -72,6 +76,7 @@ private:
     std::string dir_;
     std::string socket_;
     std::string log_path_;
+    std::string state_dir_;
     pid_t pid_ = -1;
     std::chrono::milliseconds ready_after_{};
 };

@@ -71,10 +71,11 @@ TEST_CASE("after a step the encoder's times and a clock line follow the new boot
     CHECK(time_of(enc, 5'500'000'000) == "2026-01-01T01:00:05.500000000Z");
     CHECK(time_of(enc, 5'000'000'000) == "2026-01-01T01:00:05.000000000Z");
 
-    auto line = clock_line(clock);
+    auto line = clock_line(clock, 77);
     CHECK(line.back() == '\n');
     auto j = nlohmann::json::parse(line);
     CHECK(j["type"] == "clock");
+    CHECK(j["seq"] == 77); // a line of the numbered stream
     CHECK(j["boot_time"] == "2026-01-01T01:00:00.000000000Z");
     CHECK(j["previous_boot_time"] == "2026-01-01T00:00:00.000000000Z");
     CHECK(j["time"] == "2026-01-01T01:00:05.000000000Z"); // boottime 5 s, by the new offset

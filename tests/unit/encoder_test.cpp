@@ -176,7 +176,7 @@ TEST_CASE("every line the encoder writes follows proto/stream.schema.json", "[en
     auto add = [&](const std::vector<char>& bytes, const Lineage& l) {
         auto r = decode_record(bytes.data(), bytes.size());
         REQUIRE(std::holds_alternative<Event>(r));
-        lines.push_back(enc.encode(std::get<Event>(r), l));
+        lines.push_back(enc.encode(std::get<Event>(r), l, lines.size() + 1)); // the daemon numbers every line
     };
     add(test::exec_record(42, 7, "echo", "/bin/echo", "/bin/echo\0--password=x\0\xff\0"sv), full);
     add(test::exec_record(42, 7, "e\xfe", "/bin/\xff", "/bin/echo\0cut"sv, 9000), bare);

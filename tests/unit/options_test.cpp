@@ -155,3 +155,77 @@ TEST_CASE("sizes", "[options]") {
     CHECK_FALSE(parse_size("1T"));
     CHECK_FALSE(parse_size("99999999999999999999G"));
 }
+
+TEST_CASE("the replay buffer and the state directory, from flags and the config file", "[options]") {
+    TempConfig defaults("");
+    auto d = parse({"--config=" + defaults.path});
+    REQUIRE(d.options);
+    CHECK(d.options->replay_buffer_bytes == 64u << 20);
+    CHECK(d.options->state_dir == "/var/lib/execmond");
+    TempConfig conf("replay-buffer = 1M\nstate-dir = /tmp/em-state\n");
+    auto r = parse({"--config=" + conf.path});
+    REQUIRE(r.options);
+    CHECK(r.options->replay_buffer_bytes == 1u << 20);
+    CHECK(r.options->state_dir == "/tmp/em-state");
+    auto off = parse({"--config=" + conf.path, "--replay-buffer", "0", "--state-dir", ""});
+    REQUIRE(off.options);
+    CHECK(off.options->replay_buffer_bytes == 0);
+    CHECK(off.options->state_dir.empty());
+    TempConfig none("state-dir =\n");
+    auto empty = parse({"--config=" + none.path});
+    REQUIRE(empty.options);
+    CHECK(empty.options->state_dir.empty());
+    auto relative = parse({"--config=" + defaults.path, "--state-dir", "state"});
+    CHECK_FALSE(relative.options);
+    CHECK(relative.text == "execmond: --state-dir: 'state' is not an absolute path");
+}
+
+TEST_CASE("output file and metrics: off by default, every key checked", "[options]") {
+    auto d = parse({"--config=/dev/null"});
+    REQUIRE(d.options);
+    CHECK(d.options->output_file.empty());
+    CHECK(d.options->metrics_address.empty());
+    CHECK(d.options->output_max_size == 100u << 20);
+    CHECK(d.options->output_keep == 5);
+    CHECK(d.options->output_mode == 0640);
+    CHECK_FALSE(d.options->output_compress);
+    CHECK(d.options->output_filter.exec);
+    CHECK(d.options->output_filter.fork);
+
+    TempConfig conf("output-file = /var/log/execmond/events.jsonl\noutput-max-size = 1M\noutput-keep = 0\n"
+                    "output-compress = gzip\noutput-mode = 0600\noutput-group = adm\n"
+                    "output-filter = {\"events\":[\"exec\"],\"uid\":[0]}\nmetrics-listen = 127.0.0.1:9669\n");
+    auto r = parse({"--config=" + conf.path});
+    REQUIRE(r.options);
+    CHECK(r.options->output_file == "/var/log/execmond/events.jsonl");
+    CHECK(r.options->output_max_size == 1u << 20);
+    CHECK(r.options->output_keep == 0);
+    CHECK(r.options->output_compress);
+    CHECK(r.options->output_mode == 0600);
+    CHECK(r.options->output_group == "adm");
+    CHECK(r.options->output_filter.exec);
+    CHECK_FALSE(r.options->output_filter.fork);
+    CHECK(r.options->output_filter.uids == std::vector<uint32_t>{0});
+    CHECK(r.options->metrics_address == "127.0.0.1");
+    CHECK(r.options->metrics_port == 9669);
+
+    auto v6 = parse({"--config=/dev/null", "--metrics-listen=[::1]:9100"});
+    REQUIRE(v6.options);
+    CHECK(v6.options->metrics_address == "::1");
+    CHECK(v6.options->metrics_port == 9100);
+
+    for (const char* bad :
+         {"--metrics-listen=localhost:9100", "--metrics-listen=127.0.0.1", "--metrics-listen=127.0.0.1:0",
+          "--metrics-listen=127.0.0.1:65536", "--metrics-listen=::1:9100",
+          "--metrics-listen=[127.0.0.1]:9100", "--output-max-size=1000", "--output-keep=1001",
+          "--output-compress=zstd", "--output-mode=0999", "--output-queue=1K", "--output-filter=[1]",
+          "--output-filter={\"events\":[\"boot\"]}", "--output-filter={\"type\":\"stats\"}",
+          "--output-filter={\"colour\":1}", "--output-file="}) {
+        INFO(bad);
+        auto b = parse({"--config=/dev/null", bad});
+        CHECK_FALSE(b.options);
+        CHECK(b.exit_code == exit_usage);
+    }
+    auto named = parse({"--config=/dev/null", "--output-filter={\"events\":[\"boot\"]}"});
+    CHECK(named.text.find("--output-filter: events: unknown event type 'boot'") != std::string::npos);
+}

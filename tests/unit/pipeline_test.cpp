@@ -174,3 +174,64 @@ TEST_CASE("a snapshot lists every live process once, then its count", "[pipeline
         CHECK(report.empty());
     }
 }
+
+TEST_CASE("every record takes the next seq, whether or not anyone wants its line", "[pipeline][seq]") {
+    Rig rig;
+    Collector execs;
+    execs.filter.fork = execs.filter.exit = false;
+    rig.fanout.add(execs);
+    rig.feed(test::fork_record(42, 7, "bash"));                          // seq 1, wanted by nobody
+    rig.feed(test::exec_record(42, 7, "echo", "/bin/echo", "echo\0"sv)); // seq 2
+    auto bad = test::exec_record(43, 7, "echo", "/bin/echo", "echo\0"sv);
+    bad.resize(bad.size() / 2);
+    rig.feed(bad);                                                       // not a record: no seq
+    rig.feed(test::exit_record(42, 7, "echo", 0));                       // seq 3
+    rig.feed(test::exec_record(44, 7, "true", "/bin/true", "true\0"sv)); // seq 4
+    REQUIRE(execs.lines.size() == 2);
+    CHECK(execs.parsed(0)["seq"] == 2);
+    CHECK(execs.parsed(1)["seq"] == 4);
+    CHECK(rig.pipeline.counters().last_seq == 4);
+    CHECK(rig.pipeline.counters().lines == 2); // the others were never encoded
+}
+
+TEST_CASE("with a replay buffer every record is encoded and kept, numbered as sent", "[pipeline][seq]") {
+    BootClock clock{1767225600ll * 1'000'000'000ll};
+    ProcessTable table{ProcReader("/nonexistent")};
+    CgroupPaths cgroups{"/nonexistent"};
+    Encoder encoder{clock, {}};
+    Fanout fanout;
+    StreamLog log(1 << 20);
+    PipelineConfig config;
+    config.log = &log;
+    Pipeline pipeline{config, table, cgroups, encoder, fanout};
+    ProcSnapshot bash;
+    bash.pid = 7;
+    bash.ppid = 1;
+    bash.start_ticks = 100;
+    bash.comm = "bash";
+    table.seed_one(bash);
+    log.keep_for_all(log.assign(), share("{\"type\":\"gap\"}\n")); // seq 1 taken before the records
+
+    pipeline.on_record(test::fork_record(42, 7, "bash").data(), test::fork_record(42, 7, "bash").size());
+    auto exec = test::exec_record(43, 42, "echo", "/bin/echo", "echo\0"sv);
+    pipeline.on_record(exec.data(), exec.size());
+    CHECK(pipeline.counters().lines == 2); // encoded with nobody connected
+    REQUIRE(log.lines() == 3);
+    REQUIRE(log.find(3));
+    auto line = json::parse(*log.find(3)->line);
+    CHECK(line["type"] == "exec");
+    CHECK(line["seq"] == 3);
+    CHECK(line["pid"] == 43);
+
+    // 43's parents leave the table; a replay with descendants_of 7 still finds it.
+    auto exit42 = test::exit_record(42, 7, "bash", 0);
+    pipeline.on_record(exit42.data(), exit42.size());
+    table.evict_expired(UINT64_MAX / 2);
+    REQUIRE(table.find(42) == nullptr);
+    Subscription below7;
+    below7.descendants_of = {7};
+    CHECK(log.wanted(*log.find(3), below7, table));
+    Subscription below99;
+    below99.descendants_of = {99};
+    CHECK_FALSE(log.wanted(*log.find(3), below99, table));
+}

@@ -109,3 +109,21 @@ TEST_CASE("globs are bounded in length, stars and number", "[subscription]") {
               std::string(key) + ": at most 64 globs");
     }
 }
+
+TEST_CASE("subscribe with since names the stream it counts", "[subscription]") {
+    auto r = parse_request(R"({"type":"subscribe","events":"exec","since":42,"stream_id":"b:1"})");
+    REQUIRE(std::holds_alternative<SubscribeRequest>(r));
+    const auto& s = std::get<SubscribeRequest>(r);
+    CHECK(s.since == 42u);
+    CHECK(s.stream_id == "b:1");
+    CHECK_FALSE(s.subscription.fork);
+    CHECK_FALSE(std::get<SubscribeRequest>(parse_request(R"({"type":"subscribe"})")).since);
+    CHECK(error_of(R"({"type":"subscribe","since":42})") ==
+          "since and stream_id go together (see hello.stream_id)");
+    CHECK(error_of(R"({"type":"subscribe","stream_id":"b:1"})") ==
+          "since and stream_id go together (see hello.stream_id)");
+    CHECK(error_of(R"({"type":"subscribe","since":-1,"stream_id":"b:1"})") ==
+          "since must be a seq: a number from 0 to 18446744073709551615");
+    CHECK(error_of(R"({"type":"subscribe","since":1,"stream_id":7})") ==
+          "stream_id must be a string (hello.stream_id)");
+}
