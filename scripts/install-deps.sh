@@ -24,7 +24,7 @@ apt-get install -y -qq --no-install-recommends -t bookworm-backports \
 apt-get install -y -qq --no-install-recommends \
   clang llvm ninja-build pkg-config g++ \
   libboost-dev libboost-program-options-dev \
-  nlohmann-json3-dev libsystemd-dev libelf-dev zlib1g-dev libre2-dev \
+  nlohmann-json3-dev libsystemd-dev libelf-dev zlib1g-dev libre2-dev libssl-dev \
   socat jq python3 python3-jsonschema \
   tmux \
   clang-format \

@@ -106,8 +106,9 @@ int Daemon::run() {
     }
     metrics_.reset();
     reader_.reset();
-    probes_.reset(); // detaches and destroys every program, link and map
-    server_.reset(); // removes the socket file
+    provenance_.reset(); // joins its threads; results not yet posted are dropped
+    probes_.reset();     // detaches and destroys every program, link and map
+    server_.reset();     // removes the socket file
     log::info("stopped");
     return exit_ok;
 }
@@ -129,6 +130,17 @@ void Daemon::start() {
         pc.reparent = [this](Pid child, Pid parent) {
             probes_->update_parent(child, parent);
         };
+    ProvenanceConfig prov;
+    prov.sha256 = options_.hash_sha256;
+    prov.packages = options_.packages;
+    prov.max_size = options_.hash_max_size;
+    prov.cache_entries = options_.hash_cache_entries;
+    if (prov.sha256 || prov.packages) {
+        provenance_ = std::make_unique<ExeProvenance>(
+            io_, prov, [this](const PendingExec& p, const ExeFacts& f) { pipeline_->on_exe_facts(p, f); });
+        provenance_->start();
+        pc.provenance = provenance_.get();
+    }
     pipeline_.emplace(std::move(pc), table_, cgroups_, encoder_, fanout_);
     requests_.stats = [this] {
         return stats();
@@ -313,6 +325,8 @@ StatsFacts Daemon::stats_facts() const {
         f.file =
             FileStats{file_sink_->path(), c.written, c.lost_slow, c.lost_error, c.queued_bytes, c.rotations};
     }
+    if (provenance_)
+        f.provenance = provenance_->stats();
     return f;
 }
 

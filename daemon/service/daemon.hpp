@@ -76,6 +76,7 @@ private:
     uint64_t gap_seq_ = 0;
     StateWriter state_writer_;
     std::optional<Probes> probes_;
+    std::unique_ptr<ExeProvenance> provenance_; // --hash / --packages
     std::optional<Pipeline> pipeline_;
     RequestContext requests_;
     std::unique_ptr<FileSink> file_sink_;

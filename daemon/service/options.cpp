@@ -47,6 +47,10 @@ po::options_description settings_description() {
         ("wakeup-bytes", po::value<std::string>(), "wake the reader once this much is queued (default: a quarter of the ring)")
         ("client-queue", po::value<std::string>(), "bytes queued per client before its oldest lines are dropped (default 4M)")
         ("client-timeout", po::value<std::string>(), "seconds a client may stay stuck before it is disconnected (default 30)")
+        ("hash", po::value<std::string>(), "sha256: the SHA-256 of every executed file on exec lines (default off)")
+        ("hash-max-size", po::value<std::string>(), "files larger than this are not hashed (default 256M)")
+        ("hash-cache", po::value<std::string>(), "files whose digests are kept, 16-1048576 (default 16384)")
+        ("packages", po::value<std::string>()->implicit_value("yes"), "the Debian package of every executed file, and whether it was modified (yes/no, default no)")
         ("replay-buffer", po::value<std::string>(), "bytes of recent lines kept for clients resuming with since; 0: none (default 64M)")
         ("state-dir", po::value<std::string>(), "where the state file is kept across restarts; empty: none (default /var/lib/execmond)")
         ("output-file", po::value<std::string>(), "also write the event lines to this file, for shippers that tail it (default: none)")
@@ -168,6 +172,25 @@ Options to_options(const po::variables_map& vm) {
     }
     if (auto s = str("client-timeout"))
         o.client_timeout_s = parse_number<unsigned>("client-timeout", *s, 1, 86400);
+    if (auto s = str("hash")) {
+        if (*s != "sha256")
+            throw BadValue("hash", "'" + *s + "' is not a supported digest (sha256)");
+        o.hash_sha256 = true;
+    }
+    if (auto s = str("hash-max-size")) {
+        o.hash_max_size = parse_size_value("hash-max-size", *s);
+        if (o.hash_max_size == 0)
+            throw BadValue("hash-max-size", "'" + *s + "' must be above 0");
+    }
+    if (auto s = str("hash-cache"))
+        o.hash_cache_entries = parse_number<size_t>("hash-cache", *s, 16, 1u << 20);
+    if (auto s = str("packages")) {
+        if (*s == "yes" || *s == "true")
+            o.packages = true;
+        else if (*s == "no" || *s == "false")
+            o.packages = false;
+        else
+            throw BadValue("packages", "'" + *s + "' is not one of yes, no");
     if (auto s = str("replay-buffer")) {
         o.replay_buffer_bytes = parse_size_value("replay-buffer", *s);
         if (o.replay_buffer_bytes > (64ull << 30))

@@ -37,6 +37,10 @@ struct Options {
     uint64_t wakeup_bytes = 0; // 0: a quarter of the ring
     uint64_t client_queue_bytes = 4u << 20;
     unsigned client_timeout_s = 30;
+    bool hash_sha256 = false;
+    uint64_t hash_max_size = 256ull << 20;
+    size_t hash_cache_entries = 16384;
+    bool packages = false;
     uint64_t replay_buffer_bytes = 64u << 20;    // 0: keep no lines for replay
     std::string state_dir = "/var/lib/execmond"; // empty: no state file
     // The output file (--output-file; empty: none).

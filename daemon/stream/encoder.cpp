@@ -37,7 +37,10 @@ const JsonKey k_type("type"), k_time("time"), k_ktime_ns("ktime_ns"), k_pid("pid
     k_exe("exe"), k_exe_escaped("exe_escaped"), k_exe_truncated("exe_truncated"), k_exe_file("exe_file"),
     k_dev("dev"), k_ino("ino"), k_mode("mode"), k_size("size"), k_mtime("mtime"), k_nlink("nlink"),
     k_interpreter("interpreter"), k_interpreter_escaped("interpreter_escaped"), k_fileless("fileless"),
-    k_secure_exec("secure_exec"), k_auid("auid"), k_session_id("session_id"), k_tty("tty");
+    k_secure_exec("secure_exec"), k_auid("auid"), k_session_id("session_id"), k_tty("tty"),
+    k_exe_sha256("exe_sha256"), k_exe_sha256_skipped("exe_sha256_skipped"), k_exe_package("exe_package"),
+    k_exe_package_modified("exe_package_modified"), k_name("name"), k_version("version"), k_arch("arch"),
+    k_exec_ktime_ns("exec_ktime_ns");
 
 // ProcessInfo::key() without allocating: "pid:start_ticks".
 std::string_view key_text(const ProcessInfo& p, std::array<char, 48>& buf) {
@@ -413,6 +416,65 @@ std::string Encoder::process(const ProcessInfo& p, const ProcessInfo* parent, st
     return take_line();
 }
 
+void Encoder::write_exe_facts(const ExeFacts& f) const {
+    JsonWriter& w = *writer_;
+    if (!f.sha256.empty()) {
+        w.key(k_exe_sha256);
+        w.string(f.sha256);
+    } else if (!f.skipped.empty()) {
+        w.key(k_exe_sha256_skipped);
+        w.string(f.skipped);
+    }
+    if (f.package_known) {
+        w.key(k_exe_package);
+        if (!f.package) {
+            w.null();
+        } else {
+            w.begin_object();
+            w.key(k_name);
+            w.text(f.package->name);
+            w.key(k_version);
+            w.text(f.package->version);
+            w.key(k_arch);
+            w.text(f.package->arch);
+            w.end_object();
+        }
+    }
+    if (f.modified) {
+        w.key(k_exe_package_modified);
+        w.value(*f.modified);
+    }
+}
+
+std::string Encoder::exe_hash(const PendingExec& p, const ExeFacts& f, KtimeNs now_boottime_ns,
+                              uint64_t seq) const {
+    JsonWriter& w = *writer_;
+    w.clear();
+    w.begin_object();
+    w.key(k_type);
+    w.string("exe_hash");
+    w.key(k_seq);
+    w.value(seq);
+    w.key(k_time);
+    w.string(time_text(now_boottime_ns));
+    w.key(k_ktime_ns);
+    w.value(now_boottime_ns);
+    w.key(k_pid);
+    w.value(p.pid);
+    w.key(k_key);
+    w.string(p.key);
+    w.key(k_exec_ktime_ns);
+    w.value(p.exec_ktime_ns);
+    w.key(k_filename);
+    if (w.text(p.filename)) {
+        w.key(k_filename_escaped);
+        w.value(true);
+    }
+    write_exe_facts(f);
+    w.end_object();
+    return take_line();
+}
+
 std::string Encoder::encode(const Event& e, const Lineage& lineage, uint64_t seq) const {
     JsonWriter& w = *writer_;
     std::array<char, 48> key;
@@ -562,6 +624,8 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage, uint64_t seq
             *lineage.parent);
     w.key(k_parent_source);
     w.string(to_string(e.parent_source));
+    if (lineage.exe)
+        write_exe_facts(*lineage.exe);
 
     if (lineage.ancestors) {
         if (ancestor_cache_.size() > max_cached_ancestors)

@@ -5,6 +5,7 @@
 #include "boot_clock.hpp"
 #include "container_ids.hpp"
 #include "event.hpp"
+#include "exe_provenance.hpp"
 #include "json_writer.hpp"
 #include "process_table.hpp"
 #include "redactor.hpp"
@@ -27,6 +28,7 @@ struct Lineage {
     const std::vector<const ProcessInfo*>* ancestors = nullptr; // exec only
     std::string_view cgroup_path;                               // empty if unknown
     const Container* container = nullptr;                       // parsed from cgroup_path
+    const ExeFacts* exe = nullptr;                              // exec, with --hash/--packages
 };
 
 // Encodes on the hot path without allocating once warm (json_writer.hpp):
@@ -48,6 +50,8 @@ public:
     // table knows it, argv escaped and redacted as on exec lines.
     std::string process(const ProcessInfo& p, const ProcessInfo* parent, std::string_view cgroup_path,
                         const Container* container = nullptr) const;
+    // The `exe_hash` line: what the worker found after the exec line went out.
+    std::string exe_hash(const PendingExec& p, const ExeFacts& f, KtimeNs now_boottime_ns, uint64_t seq) const;
     // The wall clock was stepped: nothing formatted before may be reused.
     void clock_changed() const { cached_second_ = INT64_MIN; }
 
@@ -76,6 +80,7 @@ private:
     std::string_view time_text(KtimeNs boottime_ns) const;
     void write_ancestor(const ProcessInfo& a) const;
     struct ArgvKeys;
+    void write_exe_facts(const ExeFacts& f) const;
     void write_argv(std::string_view args, bool truncated, uint32_t argc) const;
     void write_argv(const ArgvKeys& keys, std::string_view args, bool truncated, uint32_t argc = 0) const;
     void write_lineage_argv(const ArgvKeys& keys, const ProcessInfo& p) const;

@@ -3,6 +3,8 @@
 #include "log.hpp"
 #include "record_decoder.hpp"
 
+#include <ctime>
+
 namespace execmond {
 
 Pipeline::Pipeline(PipelineConfig config, ProcessTable& table, CgroupPaths& cgroups, Encoder& encoder,
@@ -117,6 +119,28 @@ void Pipeline::fan_out(const Event& e, const ProcessInfo& self, uint64_t seq) {
         if (e.kind == EventKind::exec) {
             table_.ancestors(e.ppid, config_.ancestors_depth, ancestors_);
             lineage.ancestors = &ancestors_;
+            if (config_.provenance && config_.provenance->enabled()) {
+                // The probes' own view of the file (BTF modes): its path as the
+                // kernel resolved it, and its inode to check what is opened.
+                RecordedFile recorded;
+                bool known = e.identity_known && !e.exe_truncated;
+                if (known)
+                    recorded = {e.exe_file.ino, static_cast<uint64_t>(e.exe_file.size),
+                                e.exe_file.mtime_sec * 1'000'000'000ll + e.exe_file.mtime_nsec};
+                exe_facts_ = config_.provenance->on_exec(
+                    e.pid, known ? e.exe : std::string_view{}, known ? &recorded : nullptr, [&] {
+                        return PendingExec{self.key(),
+                                           e.pid,
+                                           e.ppid,
+                                           e.uid,
+                                           std::string(e.comm),
+                                           std::string(e.filename),
+                                           std::string(lineage.cgroup_path),
+                                           e.cgroup_id,
+                                           e.ktime_ns};
+                    });
+                lineage.exe = &exe_facts_;
+            }
         }
         line = share(encoder_.encode(e, lineage, seq));
     };
@@ -143,7 +167,8 @@ void Pipeline::fan_out(const Event& e, const ProcessInfo& self, uint64_t seq) {
         log_.keep(seq, line, f);
     }
     fanout_.for_each([&](Subscriber& s) {
-        if (s.replaying() || !s.subscription().matches(e, filename, lineage.cgroup_path, lineage.container, table_))
+        if (s.replaying() ||
+            !s.subscription().matches(e, filename, lineage.cgroup_path, lineage.container, table_))
             return;
         if (!line)
             encode();
@@ -151,6 +176,47 @@ void Pipeline::fan_out(const Event& e, const ProcessInfo& self, uint64_t seq) {
     });
     if (line)
         ++counters_.lines;
+}
+
+void Pipeline::on_exe_facts(const PendingExec& p, const ExeFacts& facts) {
+    // Numbered and kept like the exec it completes, and matched as it was:
+    // same process, same filters.
+    uint64_t seq = log_.assign();
+    counters_.last_seq = seq;
+    Line line;
+    auto encode = [&] {
+        timespec now{};
+        clock_gettime(CLOCK_BOOTTIME, &now);
+        line = share(encoder_.exe_hash(
+            p, facts, static_cast<KtimeNs>(now.tv_sec) * 1'000'000'000ull + static_cast<KtimeNs>(now.tv_nsec),
+            seq));
+    };
+    MatchFacts f;
+    f.kind = EventKind::exec;
+    f.uid = p.uid;
+    f.pid = p.pid;
+    f.ppid = p.ppid;
+    f.comm = p.comm;
+    f.filename = p.filename;
+    f.cgroup_path = p.cgroup_path;
+    if (log_.keeping()) {
+        encode();
+        bool cut = false;
+        record_chain(p.ppid, cut);
+        f.chain = std::span<const Pid>(chain_);
+        f.chain_cut = cut;
+        log_.keep(seq, line, f);
+        f.chain.reset();
+    }
+    fanout_.for_each([&](Subscriber& s) {
+        if (s.replaying() || !s.subscription().matches(f, table_))
+            return;
+        if (!line)
+            encode();
+        s.deliver(line, seq);
+    });
+    if (line)
+        ++counters_.exe_hash_lines;
 }
 
 } // namespace execmond

@@ -26,6 +26,8 @@ struct PipelineConfig {
     // Fork-map mode: the probes' parents are those at fork; take the current
     // one from the table and tell the kernel's map through this (else empty).
     std::function<void(Pid child, Pid parent)> reparent;
+    // --hash / --packages: exec lines say what is known of the file run.
+    ExeProvenance* provenance = nullptr;
     // Numbers every record's line and keeps it for replay (null: the
     // pipeline numbers its lines itself and keeps none).
     StreamLog* log = nullptr;
@@ -39,6 +41,7 @@ struct PipelineCounters {
     uint64_t decode_errors = 0;
     uint64_t duplicate_exits = 0; // second exit records of one process, dropped
     uint64_t lines = 0;           // event lines encoded (each once, whatever the clients)
+    uint64_t exe_hash_lines = 0;  // exe_hash lines encoded
     uint64_t last_seq = 0;        // the seq of the last record turned into the stream
     LostCounts discarded;         // records counted, not encoded, past discard_from()'s deadline
 };
@@ -49,6 +52,9 @@ public:
              const Fanout& fanout);
 
     void on_record(const void* data, size_t size);
+    // The worker's result for an exec whose line went out without it: an
+    // exe_hash line, to the subscribers whose filters the exec passes.
+    void on_exe_facts(const PendingExec& exec, const ExeFacts& facts);
 
     // CLOCK_BOOTTIME - CLOCK_MONOTONIC: the probes stamp CLOCK_MONOTONIC.
     void set_monotonic_to_boottime(uint64_t ns) { monotonic_to_boottime_ns_ = ns; }
@@ -75,6 +81,7 @@ private:
     StreamLog own_log_;
     StreamLog& log_;
     std::vector<const ProcessInfo*> ancestors_; // reused by every exec
+    ExeFacts exe_facts_;                        // likewise
     std::vector<Pid> chain_;                    // reused by every kept line
     uint64_t monotonic_to_boottime_ns_ = 0;
     std::chrono::steady_clock::time_point discard_deadline_{};

@@ -225,6 +225,26 @@ std::string stats_line(const BootClock& clock, const StatsFacts& f) {
                      {"lost", {{"file_slow", f.file->lost_slow}, {"file_error", f.file->lost_error}}},
                      {"queued_bytes", f.file->queued_bytes},
                      {"rotations", f.file->rotations}};
+    if (const auto& p = f.provenance) {
+        j["provenance"] = {{"cache",
+                            {{"entries", p->cache_entries},
+                             {"hits", p->cache_hits},
+                             {"misses", p->cache_misses},
+                             {"evictions", p->cache_evictions}}},
+                           {"hashed", p->hashed},
+                           {"hashed_bytes", p->hashed_bytes},
+                           {"queued", p->queued},
+                           {"skipped",
+                            {{"too_large", p->skipped_too_large},
+                             {"gone", p->skipped_gone},
+                             {"unreadable", p->skipped_unreadable},
+                             {"busy", p->skipped_busy}}},
+                           {"packages",
+                            {{"packages", p->packages},
+                             {"paths", p->package_paths},
+                             {"index_bytes", p->index_bytes},
+                             {"loads", p->index_loads}}}};
+    }
     return to_line(j);
 }
 

@@ -6,6 +6,7 @@
 
 #include "boot_clock.hpp"
 #include "event.hpp"
+#include "exe_provenance.hpp"
 #include "subscription.hpp"
 
 #include <cstdint>
@@ -125,6 +126,7 @@ struct StatsFacts {
     uint64_t last_seq = 0;
     uint64_t replay_limit = 0, replay_bytes = 0, replay_lines = 0, replay_first_seq = 0;
     std::optional<FileStats> file;
+    std::optional<ProvenanceStats> provenance; // with --hash or --packages
 };
 std::string stats_line(const BootClock& clock, const StatsFacts& facts);
 
