@@ -40,9 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         e.uid = 1000;
         e.comm = "bash";
         e.filename = "/usr/bin/bash";
-        (void)sub->subscription.matches(e, e.filename, "/user.slice/user-1000.slice", table());
+        (void)sub->subscription.matches(e, e.filename, "/user.slice/user-1000.slice", nullptr, table());
         e.kind = EventKind::exit;
-        (void)sub->subscription.matches(e, "", "", table());
+        (void)sub->subscription.matches(e, "", "", nullptr, table());
     } else if (auto* err = std::get_if<RequestError>(&r)) {
         if (err->message.empty())
             std::abort();

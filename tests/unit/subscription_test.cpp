@@ -73,7 +73,7 @@ TEST_CASE("exec_failed is an event type of its own, on by default", "[subscripti
     auto only = sub(R"({"type":"subscribe","events":["exec_failed"],"filename":"/no*"})");
     CHECK(only.matches(failed, "/nope", "", nullptr, table));
     CHECK_FALSE(only.matches(failed, "/bin/sh", "", nullptr, table));
-    CHECK_FALSE(only.matches(exec(5, 1, 0, "sh"), "/nope", "", table));
+    CHECK_FALSE(only.matches(exec(5, 1, 0, "sh"), "/nope", "", nullptr, table));
     CHECK(only.to_json()["events"] == nlohmann::ordered_json::array({"exec_failed"}));
 }
 
