@@ -391,7 +391,7 @@ TEST_CASE("every line the encoder writes follows proto/stream.schema.json", "[en
         auto bytes = test::exec_env_record(9, "env\0"sv, "E=\xff\0F=1\0"sv, 9000);
         auto r = decode_record(bytes.data(), bytes.size(), {"E", "F"});
         REQUIRE(std::holds_alternative<Event>(r));
-        lines.push_back(enc.encode(std::get<Event>(r), full));
+        lines.push_back(enc.encode(std::get<Event>(r), full, lines.size() + 1));
     }
     {
         auto no_usage = test::exit_usage_record(5, 1, "burn");
