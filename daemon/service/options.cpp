@@ -191,6 +191,7 @@ Options to_options(const po::variables_map& vm) {
             o.packages = false;
         else
             throw BadValue("packages", "'" + *s + "' is not one of yes, no");
+    }
     if (auto s = str("replay-buffer")) {
         o.replay_buffer_bytes = parse_size_value("replay-buffer", *s);
         if (o.replay_buffer_bytes > (64ull << 30))

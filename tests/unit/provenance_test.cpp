@@ -5,6 +5,7 @@
 #include "exe_provenance.hpp"
 #include "lru_cache.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch_test_macros.hpp>
 #include <cstdio>
@@ -133,6 +134,7 @@ TEST_CASE("dpkg index of this machine: the owner dpkg -S names, the version dpkg
 TEST_CASE("exe provenance: a miss goes to the worker and comes back as a late result; then a hit",
           "[provenance]") {
     boost::asio::io_context io;
+    auto busy = boost::asio::make_work_guard(io); // the worker posts to it later
     std::optional<ExeFacts> late;
     std::string late_key;
     ProvenanceConfig cfg;
