@@ -593,6 +593,72 @@ TEST_CASE("--follow: only the followed process and its descendants, cleaned up o
     CHECK(entries->size() == 0);
 }
 
+TEST_CASE("--follow: a running descendant's children are followed from the first exec the root makes",
+          "[lineage]") {
+    require_root();
+    // R (the root) and D (its child, running before execmond) take turns: R
+    // execs echo r-N, then D execs echo d-N, then R r-N+1 ... So from R's first
+    // reported exec on, every d-N is one too, unless D joined the follow set
+    // later than R did (descendants added only after seeding: D's children
+    // exec'd unreported while the daemon was starting).
+    std::string dir = temp_dir();
+    std::string token = unique("turns");
+    REQUIRE(mkfifo((dir + "/to-d").c_str(), 0600) == 0);
+    REQUIRE(mkfifo((dir + "/to-r").c_str(), 0600) == 0);
+    std::ofstream(dir + "/run").put('\n');
+    std::string script =
+        "cd " + dir +
+        " || exit 1; exec 3<>to-d 4<>to-r;"
+        " ( while read -r n <&3; do /bin/echo " +
+        token + "-d-$n >/dev/null; echo >&4; done ) & i=0; while [ -e run ]; do /bin/echo " + token +
+        "-r-$i >/dev/null; echo $i >&3; read -r _ <&4; i=$((i+1)); done; kill $!; echo ended $i";
+    Tree r({"/bin/bash", "-c", script});
+    pid_t d_pid = wait_descendant(r.pid(), 1, "bash");
+    REQUIRE(d_pid != 0);
+    Daemon d(daemon_args({"--follow", std::to_string(r.pid())}));
+    Stream s(d.socket(), {token});
+    // From the stream's first line on: the replay buffer has the lines made
+    // while the daemon was starting, before any client could connect.
+    REQUIRE(s.wait(
+        [&] { return s.find([](const json& l) { return l.value("type", "") == "hello"; }) != nullptr; },
+        10s));
+    std::string stream_id =
+        (*s.find([](const json& l) { return l.value("type", "") == "hello"; }))["stream_id"];
+    s.client.send(json{{"type", "subscribe"}, {"since", 0}, {"stream_id", stream_id}}.dump());
+    auto turns = [&](char who) {
+        std::set<long> n;
+        for (const auto& l : s.lines)
+            if (l.value("type", "") == "exec" && l["argv"].size() == 2) {
+                std::string a = l["argv"][1];
+                std::string prefix = token + "-" + who + "-";
+                if (a.rfind(prefix, 0) == 0)
+                    n.insert(std::stol(a.substr(prefix.size())));
+            }
+        return n;
+    };
+    // Well past start-up: 300 of R's turns reported.
+    REQUIRE(s.wait([&] { return turns('r').size() >= 300; }, 60s));
+    std::filesystem::remove(dir + "/run");
+    auto ended = r.expect("ended", 20s);
+    REQUIRE(ended);
+    long last = ended->at(0) - 1; // R's last turn; D took it too
+    REQUIRE(s.wait([&] { return turns('r').count(last) && turns('d').count(last); }, 20s));
+    std::set<long> rs = turns('r'), ds = turns('d');
+    long first = *rs.begin();
+    std::vector<long> missing;
+    for (long n = first; n <= last; ++n) {
+        if (!rs.count(n))
+            missing.push_back(n);
+        if (!ds.count(n))
+            missing.push_back(-n - 1); // D's turn n, as -n-1
+    }
+    INFO("R's turns " << first << ".." << last
+                      << "; missing (negative: D's turn -n-1): " << json(missing).dump());
+    CHECK(missing.empty());
+    CHECK(r.wait() == 0);
+    std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("the kernel's follow set has room for every process with --follow, one entry without",
           "[lineage]") {
     require_root();
