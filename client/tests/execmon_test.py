@@ -169,9 +169,19 @@ def lines_with_pid(screen, pid, column_re):
     return [l for l in screen.splitlines() if re.match(column_re.format(pid=pid), l)]
 
 
+# What execmon appends after the command: two spaces, then name=value
+# (exe, cwd, container, login), each value shell-quoted.
+ANNOTATIONS = re.compile(r"(?:  (?:exe|cwd|container|login)=\S+)+$")
+
+
+def command_text(shown):
+    """The command of a shown line, without the annotations after it."""
+    return ANNOTATIONS.sub("", shown.rstrip())
+
+
 def rerun_argv(command):
     """What bash makes of the command text (each word NUL-terminated)."""
-    return subprocess.run(["bash", "-c", "printf '%s\\0' " + command], capture_output=True).stdout
+    return subprocess.run(["bash", "-c", "printf '%s\\0' " + command_text(command)], capture_output=True).stdout
 
 
 def test_live_view(tmux, typist, viewer, shell_pid, work):
@@ -222,7 +232,7 @@ def test_live_view(tmux, typist, viewer, shell_pid, work):
     wait_for(lambda: os.path.exists(record) and os.path.getsize(record) > 0)
     pid, _, _ = read_record(record)
     found = wait_for(lambda: lines_with_pid(tmux.capture(narrow), pid, row), 10)
-    check(found and found[0].rstrip().endswith("\u2026") and len(found[0].rstrip()) == 100,
+    check(found and command_text(found[0]).endswith("\u2026") and len(found[0].rstrip()) == 100,
           "on a 100-column terminal the line is cut to 100 columns, ending in an ellipsis", repr(found))
     tmux.interrupt(narrow)
 
