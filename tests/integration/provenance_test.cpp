@@ -245,8 +245,9 @@ TEST_CASE("--packages: a package's file names dpkg's package and version; a file
     fs::remove_all(dir);
 }
 
-// Hidden ([.provenance-modified], not run by [provenance]): fails after the merge with the identity probes (the exe_hash
-// line it reads names util-linux, the unshare exec's package); issue 14 stays open.
+// Hidden ([.provenance-modified], so [provenance] does not run it): fails since
+// the merge with the identity probes (the exe_hash line it reads names
+// util-linux, the unshare exec's package); issue 14 stays open.
 TEST_CASE("--packages: a package's file changed by one byte and bind-mounted over the original is modified",
           "[.provenance-modified]") {
     require_root();
