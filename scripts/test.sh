@@ -70,7 +70,8 @@ asan() {
     if EXECMOND_BIN=$PWD/$dir/daemon/execmond \
       EXECMOND_STREAM_VALIDATOR=$PWD/tests/validate_stream.py \
       EXECMOND_STORM=$PWD/build/bench/storm EXECMOND_NOOP=$PWD/build/bench/noop \
-      LINEAGE_TOOL=$PWD/build/tests/lineage_tool \
+      LINEAGE_TOOL=$PWD/build/tests/lineage_tool EXECMOND_EXIT_RACE=$PWD/build/tests/exit_race \
+      EXECMOND_USAGE_CHILD=$PWD/build/tests/usage_child EXECMOND_PYTHON=/usr/bin/python3 \
       timeout 1800 build/tests/integration_tests --order decl "[$area]" >$dir/integration-$area.log 2>&1; then
       echo "asan: integration-$area OK ($((SECONDS - t0)) s)"
     else
