@@ -35,7 +35,7 @@ fi
 mkdir -p "$out"
 flags="-std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -Wall -Wextra -Werror
-       -I$top/daemon/common -I$top/daemon/kernel -I$top/daemon/lineage -I$top/daemon/stream
+       -I$top/daemon/common -I$top/daemon/kernel -I$top/daemon/lineage -I$top/daemon/provenance -I$top/daemon/stream
        -I$top/proto -DEXECMOND_VERSION=\"fuzz\""
 libs="-lre2" # --redact's engine (not instrumented: Debian's build)
 
@@ -57,9 +57,9 @@ build() {
 }
 
 build request_fuzz stream/subscription.cpp stream/protocol.cpp stream/text.cpp lineage/boot_clock.cpp \
-    lineage/process_table.cpp lineage/proc_reader.cpp common/event.cpp common/env_filter.cpp common/tty_name.cpp
+    lineage/process_table.cpp lineage/proc_reader.cpp lineage/container_ids.cpp common/event.cpp common/env_filter.cpp common/tty_name.cpp
 build record_fuzz kernel/record_decoder.cpp stream/encoder.cpp stream/json_writer.cpp stream/redactor.cpp stream/text.cpp \
-    lineage/boot_clock.cpp lineage/process_table.cpp lineage/proc_reader.cpp common/event.cpp common/env_filter.cpp common/tty_name.cpp
+    lineage/boot_clock.cpp lineage/process_table.cpp lineage/proc_reader.cpp lineage/container_ids.cpp common/event.cpp common/env_filter.cpp common/tty_name.cpp
 
 run() {
     name=$1
