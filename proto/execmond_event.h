@@ -138,7 +138,7 @@ struct execmond_exec {
 	__u32 exe_gid;
 	__u32 exe_nlink;
 	__u32 reserved1;
-	__u16 env_len;	    /* bytes of the environment area after interp */
+	__u16 env_len; /* bytes of the environment area after interp */
 	__u16 env_reserved;
 	__u32 env_full_len; /* size of the whole area (0 without --env), to flag truncation */
 	/* filename, args, cwd, exe, interp and env follow: at most EXECMOND_EXEC_DATA_MAX */
@@ -146,7 +146,7 @@ struct execmond_exec {
 
 /* Bytes that may follow struct execmond_exec. */
 #define EXECMOND_EXEC_DATA_MAX                                                                               \
-	(EXECMOND_FILENAME_MAX + EXECMOND_ARGS_MAX + 2 * EXECMOND_PATH_MAX + EXECMOND_INTERP_MAX +             \
+	(EXECMOND_FILENAME_MAX + EXECMOND_ARGS_MAX + 2 * EXECMOND_PATH_MAX + EXECMOND_INTERP_MAX +           \
 	 EXECMOND_ENV_AREA_MAX)
 
 /* The last thread of a process exited: one record per process. The header

@@ -171,7 +171,8 @@ std::variant<Event, DecodeError> decode_record(const void* data, size_t size,
         // view of the rest of the environment.
         e.env_known = !env_allow.empty() && !(h.unknown & EXECMOND_UNKNOWN_ENV);
         if (e.env_known)
-            e.env = filter_env(std::string_view(payload + fn + args + cwd + exe + interp, env), x.env_full_len > env, env_allow);
+            e.env = filter_env(std::string_view(payload + fn + args + cwd + exe + interp, env),
+                               x.env_full_len > env, env_allow);
         return e;
     }
     case EXECMOND_REC_EXIT: {

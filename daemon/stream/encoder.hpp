@@ -51,7 +51,8 @@ public:
     std::string process(const ProcessInfo& p, const ProcessInfo* parent, std::string_view cgroup_path,
                         const Container* container = nullptr) const;
     // The `exe_hash` line: what the worker found after the exec line went out.
-    std::string exe_hash(const PendingExec& p, const ExeFacts& f, KtimeNs now_boottime_ns, uint64_t seq) const;
+    std::string exe_hash(const PendingExec& p, const ExeFacts& f, KtimeNs now_boottime_ns,
+                         uint64_t seq) const;
     // The wall clock was stepped: nothing formatted before may be reused.
     void clock_changed() const { cached_second_ = INT64_MIN; }
 

@@ -146,22 +146,7 @@ void Pipeline::fan_out(const Event& e, const ProcessInfo& self, uint64_t seq) {
     };
     if (log_.keeping()) {
         encode();
-        MatchFacts f;
-        f.kind = e.kind;
-        f.uid = e.uid;
-        f.pid = e.pid;
-        f.ppid = e.ppid;
-        f.comm = e.comm;
-        f.filename = filename;
-        f.cgroup_path = lineage.cgroup_path;
-        f.container = lineage.container;
-        if (e.kind == EventKind::exec) {
-            f.identity_set = true;
-            f.audit_known = e.audit_known;
-            f.auid = e.auid;
-            f.tty_known = e.identity_known;
-            f.tty_dev = e.tty_dev;
-        }
+        MatchFacts f = MatchFacts::of(e, filename, lineage.cgroup_path, lineage.container);
         record_chain(e.ppid, f.chain_cut);
         f.chain = std::span<const Pid>(chain_);
         log_.keep(seq, line, f);

@@ -206,8 +206,8 @@ bool Subscription::wants(EventKind k) const {
     return false;
 }
 
-bool Subscription::matches(const Event& e, std::string_view filename, std::string_view cgroup_path,
-                           const Container* container, const ProcessTable& table) const {
+MatchFacts MatchFacts::of(const Event& e, std::string_view filename, std::string_view cgroup_path,
+                          const Container* container) {
     MatchFacts f;
     f.kind = e.kind;
     f.uid = e.uid;
@@ -224,7 +224,12 @@ bool Subscription::matches(const Event& e, std::string_view filename, std::strin
         f.tty_known = e.identity_known;
         f.tty_dev = e.tty_dev;
     }
-    return matches(f, table);
+    return f;
+}
+
+bool Subscription::matches(const Event& e, std::string_view filename, std::string_view cgroup_path,
+                           const Container* container, const ProcessTable& table) const {
+    return matches(MatchFacts::of(e, filename, cgroup_path, container), table);
 }
 
 bool Subscription::matches(const MatchFacts& e, const ProcessTable& table) const {

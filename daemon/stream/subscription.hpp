@@ -40,6 +40,10 @@ struct MatchFacts {
     // lines); unset: ask the table now. `chain_cut`: the chain stops short.
     std::optional<std::span<const Pid>> chain;
     bool chain_cut = false;
+
+    // A live event's facts (no chain: the table is asked).
+    static MatchFacts of(const Event& e, std::string_view filename, std::string_view cgroup_path,
+                         const Container* container);
 };
 
 struct Subscription {
