@@ -18,6 +18,13 @@ Client::Client(Socket socket, uint64_t id, PeerCredentials peer, size_t queue_li
       last_progress_(std::chrono::steady_clock::now()) {}
 
 void Client::start() {
+    // write_more() writes what the socket takes without blocking the loop.
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
+    if (ec) {
+        close("set non-blocking: " + ec.message());
+        return;
+    }
     read_more();
 }
 
@@ -70,7 +77,7 @@ void Client::enqueue(const Line& line, uint64_t seq, bool bounded) {
 void Client::post_write() {
     // Write once the current handler (a whole ring drain) has queued its
     // lines: one gathered write per drain instead of one for its first line.
-    if (in_flight_ == 0 && !write_posted_) {
+    if (!waiting_writable_ && !write_posted_) {
         write_posted_ = true;
         asio::post(socket_.get_executor(), [self = shared_from_this()] {
             self->write_posted_ = false;
@@ -116,52 +123,89 @@ void Client::refill() {
 }
 
 void Client::write_more() {
-    if (closed_ || in_flight_ != 0)
+    if (closed_ || waiting_writable_)
         return;
     if (replaying())
         refill();
     if (pending_lost_ != 0) {
-        // The gap is right here: before the oldest line still queued.
+        // The gap is right here: before the oldest line still queued (after
+        // the head, if part of it has been written).
         auto lost = share(
             client_slow_line(BootClock(), pending_lost_, pending_lost_first_seq_, pending_lost_last_seq_));
         queued_bytes_ += lost->size();
-        queue_.push_front({std::move(lost), 0});
+        queue_.insert(queue_.begin() + static_cast<std::ptrdiff_t>(in_flight_), {std::move(lost), 0});
         pending_lost_ = 0;
         pending_lost_first_seq_ = pending_lost_last_seq_ = 0;
     }
-    if (queue_.empty()) {
-        if (closing_ && !replaying())
-            close("flushed");
+    // Write all the socket takes now. One async_write would send 64 KiB per
+    // turn of the loop, while a turn's drain queues megabytes in a storm: a
+    // client reading at full speed would lose lines to the daemon's batching.
+    std::vector<asio::const_buffer> buffers;
+    size_t written = 0;
+    while (!queue_.empty()) {
+        if (written >= queue_limit_) { // a fast reader of a long replay: let the loop breathe
+            post_write();
+            return;
+        }
+        buffers.clear();
+        for (const Queued& q : queue_) {
+            if (buffers.size() == max_gather)
+                break;
+            auto b = asio::buffer(*q.line);
+            buffers.push_back(buffers.empty() ? b + head_written_ : b);
+        }
+        boost::system::error_code ec;
+        size_t n = socket_.write_some(buffers, ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again)
+            break;
+        if (ec) {
+            close(ec == asio::error::broken_pipe ? "disconnected" : ec.message());
+            return;
+        }
+        written += n;
+        consume_written(n);
+        if (replaying())
+            refill();
+    }
+    if (!queue_.empty()) {
+        // Stuck means a wait that makes no progress: time it from its start,
+        // not from a write that ended before a long idle spell.
+        last_progress_ = std::chrono::steady_clock::now();
+        waiting_writable_ = true;
+        socket_.async_wait(Socket::wait_write, [self = shared_from_this()](const boost::system::error_code& ec) {
+            self->waiting_writable_ = false;
+            if (ec) {
+                self->close(ec.message());
+                return;
+            }
+            self->write_more();
+        });
         return;
     }
-    // Gather many lines into one write(2).
-    std::vector<asio::const_buffer> buffers;
-    size_t bytes = 0;
-    for (const Queued& q : queue_) {
-        if (buffers.size() == 256 || bytes >= 256 * 1024)
-            break;
-        buffers.emplace_back(asio::buffer(*q.line));
-        bytes += q.line->size();
+    if (replaying()) {
+        post_write(); // refill() stopped at its bound of work: the rest on the next turn
+        return;
     }
-    in_flight_ = buffers.size();
-    // Stuck means a write that makes no progress: time it from its start, not
-    // from a write that ended before a long idle spell.
+    if (closing_)
+        close("flushed");
+}
+
+void Client::consume_written(size_t n) {
     last_progress_ = std::chrono::steady_clock::now();
-    asio::async_write(socket_, buffers,
-                      [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                          if (ec) {
-                              self->close(ec == asio::error::broken_pipe ? "disconnected" : ec.message());
-                              return;
-                          }
-                          for (size_t i = 0; i < self->in_flight_; ++i) {
-                              self->queued_bytes_ -= self->queue_.front().line->size();
-                              self->queue_.pop_front();
-                          }
-                          self->sent_total_ += self->in_flight_;
-                          self->in_flight_ = 0;
-                          self->last_progress_ = std::chrono::steady_clock::now();
-                          self->write_more();
-                      });
+    while (n > 0) {
+        const std::string& head = *queue_.front().line;
+        size_t rest = head.size() - head_written_;
+        if (n < rest) {
+            head_written_ += n;
+            break;
+        }
+        n -= rest;
+        queued_bytes_ -= head.size();
+        queue_.pop_front();
+        head_written_ = 0;
+        ++sent_total_;
+    }
+    in_flight_ = head_written_ != 0 ? 1 : 0;
 }
 
 void Client::read_more() {
@@ -208,12 +252,12 @@ void Client::handle_input(size_t n) {
 }
 
 bool Client::stuck(std::chrono::steady_clock::time_point now, std::chrono::seconds timeout) const {
-    return in_flight_ != 0 && now - last_progress_ > timeout;
+    return waiting_writable_ && now - last_progress_ > timeout;
 }
 
 void Client::close_after_flush() {
     closing_ = true;
-    if (in_flight_ == 0 && queue_.empty() && !replaying())
+    if (!waiting_writable_ && queue_.empty() && !replaying())
         close("flushed");
     else
         post_write(); // a replay still runs to its end, within the shutdown deadline

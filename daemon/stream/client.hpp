@@ -1,5 +1,5 @@
-// One connected reader of the stream: a bounded queue of lines written with
-// one outstanding async_write at a time. A client that does not keep up loses
+// One connected reader of the stream: a bounded queue of lines, written as
+// far as the socket takes them, then after it polls writable again. A client that does not keep up loses
 // its oldest lines (counted, and reported to it in a `lost` line where the gap
 // is) and never slows the ring drain or any other client.
 #pragma once
@@ -77,6 +77,8 @@ private:
     void handle_input(size_t n);
     void write_more();
     void post_write();
+    // Removes what write(2) took: whole lines, then part of the head.
+    void consume_written(size_t n);
     // bounded: drop the oldest to fit; a snapshot's lines are queued whole.
     void enqueue(const Line& line, uint64_t seq, bool bounded);
     void refill();
@@ -93,8 +95,11 @@ private:
         Line line;
         uint64_t seq = 0; // 0: not a line of the stream (answers, stats, lost lines of this client)
     };
-    std::deque<Queued> queue_; // the first `in_flight_` lines are being written
-    size_t in_flight_ = 0;
+    // Lines per write(2): Asio gathers at most 64 buffers.
+    static constexpr size_t max_gather = 64;
+    std::deque<Queued> queue_;
+    size_t head_written_ = 0; // bytes of queue_.front() already written
+    size_t in_flight_ = 0;    // 1 while the head is partly written: it cannot be dropped
     size_t queued_bytes_ = 0;
     uint64_t pending_lost_ = 0;
     uint64_t pending_lost_first_seq_ = 0; // the stream's lines among them (0: none)
@@ -104,10 +109,11 @@ private:
     uint64_t replay_next_ = 0; // the next seq to look at
     uint64_t dropped_total_ = 0;
     uint64_t sent_total_ = 0;
-    bool write_posted_ = false; // a write_more() is queued on the executor
+    bool write_posted_ = false;     // a write_more() is queued on the executor
+    bool waiting_writable_ = false; // the socket was full: an async_wait is pending
     bool closed_ = false;
     bool closing_ = false;
-    std::chrono::steady_clock::time_point last_progress_; // last write started or finished
+    std::chrono::steady_clock::time_point last_progress_; // last bytes written, or the wait began
 
     std::array<char, 4096> read_buf_{};
     std::string partial_;

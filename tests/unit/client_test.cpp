@@ -8,6 +8,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <sys/ioctl.h>
 #include <thread>
 
 using namespace execmond;
@@ -138,4 +139,26 @@ TEST_CASE("lines sent whole pass the queue's bound and arrive intact", "[client]
         got.append(buf.data(), n);
     }
     CHECK(got == whole);
+}
+
+TEST_CASE("one turn of the loop writes all the socket holds, not one 64 KiB step", "[client]") {
+    // In a storm a turn's ring drain queues megabytes; if the next turn wrote
+    // only 64 KiB, a client reading at full speed would lose lines anyway.
+    asio::io_context io;
+    asio::local::stream_protocol::socket ours(io), theirs(io);
+    asio::local::connect_pair(ours, theirs);
+    theirs.set_option(asio::socket_base::receive_buffer_size(1 << 20));
+    ours.set_option(asio::socket_base::send_buffer_size(1 << 20));
+    auto client = std::make_shared<Client>(
+        std::move(ours), 1, PeerCredentials{}, 4 << 20, [](Client&, std::string_view) {},
+        [](Client&, std::string_view) {});
+    client->start();
+    for (int i = 0; i < 100000; ++i) // ~1.2 MB
+        client->send(line(i));
+    REQUIRE(io.poll_one() == 1); // the write posted after the lines were queued
+    int unread = 0;
+    REQUIRE(ioctl(theirs.native_handle(), FIONREAD, &unread) == 0);
+    INFO(unread << " bytes written in one turn");
+    CHECK(unread > 256 * 1024);
+    CHECK(client->lines_dropped() == 0);
 }
