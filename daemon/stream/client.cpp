@@ -172,14 +172,15 @@ void Client::write_more() {
         // not from a write that ended before a long idle spell.
         last_progress_ = std::chrono::steady_clock::now();
         waiting_writable_ = true;
-        socket_.async_wait(Socket::wait_write, [self = shared_from_this()](const boost::system::error_code& ec) {
-            self->waiting_writable_ = false;
-            if (ec) {
-                self->close(ec.message());
-                return;
-            }
-            self->write_more();
-        });
+        socket_.async_wait(Socket::wait_write,
+                           [self = shared_from_this()](const boost::system::error_code& ec) {
+                               self->waiting_writable_ = false;
+                               if (ec) {
+                                   self->close(ec.message());
+                                   return;
+                               }
+                               self->write_more();
+                           });
         return;
     }
     if (replaying()) {
