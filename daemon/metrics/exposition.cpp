@@ -79,11 +79,13 @@ std::string prometheus_text(const MetricsFacts& f) {
     w.sample(s.fork, "type=\"fork\"");
     w.sample(s.exec, "type=\"exec\"");
     w.sample(s.exit, "type=\"exit\"");
+    w.sample(s.exec_failed, "type=\"exec_failed\"");
     w.family("execmond_kernel_lost_total", "counter",
              "Records the kernel could not queue because the ring buffer was full, by event type.");
     w.sample(s.kernel_lost.fork, "type=\"fork\"");
     w.sample(s.kernel_lost.exec, "type=\"exec\"");
     w.sample(s.kernel_lost.exit, "type=\"exit\"");
+    w.sample(s.kernel_lost.exec_failed, "type=\"exec_failed\"");
     w.family("execmond_decode_errors_total", "counter", "Malformed records from the kernel (should stay 0).");
     w.sample(s.decode_errors);
     w.family("execmond_duplicate_exits_total", "counter",

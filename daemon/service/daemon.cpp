@@ -302,6 +302,7 @@ StatsFacts Daemon::stats_facts() const {
     f.fork = n.fork;
     f.exec = n.exec;
     f.exit = n.exit;
+    f.exec_failed = n.exec_failed;
     f.kernel_lost = probes_->drops();
     f.client_lost = server_->lines_dropped_total();
     server_->for_each_client([&](const Client& c) {

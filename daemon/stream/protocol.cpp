@@ -193,7 +193,7 @@ std::string stats_line(const BootClock& clock, const StatsFacts& f) {
     j["type"] = "stats";
     j["time"] = clock.rfc3339(f.now_boottime_ns);
     j["uptime_s"] = f.uptime_s;
-    j["events"] = {{"fork", f.fork}, {"exec", f.exec}, {"exit", f.exit}};
+    j["events"] = per_type(LostCounts{f.fork, f.exec, f.exit, f.exec_failed});
     json kernel = per_type(f.kernel_lost);
     kernel["total"] = f.kernel_lost.total();
     j["kernel_lost"] = std::move(kernel);

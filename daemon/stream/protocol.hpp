@@ -115,6 +115,7 @@ struct StatsFacts {
     uint64_t now_boottime_ns = 0;
     int64_t uptime_s = 0;
     uint64_t fork = 0, exec = 0, exit = 0;
+    uint64_t exec_failed = 0; // --exec-failures
     LostCounts kernel_lost;
     uint64_t client_lost = 0;
     std::vector<ClientStats> clients;

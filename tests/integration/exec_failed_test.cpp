@@ -148,6 +148,14 @@ TEST_CASE("--exec-failures: a missing path, a non-executable file and a director
     Attempt missing = try_exec(dir + "/missing", {"missing"});
     auto exec_only = lines_until_exit(only_exec, missing.pid);
     CHECK(of_type(exec_only, "exec_failed") == nullptr);
+
+    // stats counts them: at least the five execve calls above that returned an
+    // error (anything else on the machine may fail an exec too).
+    c.send(R"({"type":"stats"})");
+    auto stats = c.until([](const json& l) { return l["type"] == "stats"; });
+    REQUIRE(stats);
+    INFO((*stats)["events"].dump());
+    CHECK((*stats)["events"].value("exec_failed", uint64_t{0}) >= 5);
     CHECK(d.stop() == 0);
 }
 
