@@ -14,7 +14,6 @@ namespace execmon {
 namespace {
 
 constexpr size_t max_remembered = 1u << 16;
-constexpr size_t pid_columns = 7;
 
 std::string base_name(std::string_view path) {
     auto slash = path.rfind('/');

@@ -53,6 +53,9 @@ private:
     std::unordered_map<std::string, std::string> commands_;
 };
 
+// Columns of a pid: pid_max is at most 4194304.
+constexpr size_t pid_columns = 7;
+
 // " 4242" right-aligned in `width`.
 std::string right(const std::string& text, size_t width);
 // "name" padded on the right to `width`.

@@ -20,7 +20,6 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr size_t pid_columns = 7;
 constexpr size_t start_columns = 5;
 
 struct Proc {

@@ -2,12 +2,6 @@
 
 namespace execmon {
 
-namespace {
-
-constexpr int answer_timeout_ms = 10000;
-
-} // namespace
-
 nlohmann::json parse_line(const std::string& line) {
     return nlohmann::json::parse(line, nullptr, false);
 }

@@ -9,6 +9,9 @@
 
 namespace execmon {
 
+// How long a command waits for the daemon to answer a request.
+constexpr int answer_timeout_ms = 10000;
+
 // Parsed line, or a discarded value when it is not JSON (the daemon never
 // writes such a line; a proxy in between might).
 nlohmann::json parse_line(const std::string& line);

@@ -11,12 +11,6 @@
 
 namespace execmon {
 
-namespace {
-
-constexpr int answer_timeout_ms = 10000;
-
-} // namespace
-
 int run_stats(const Options& o) {
     Connection c(socket_path(o.socket));
     Output out(o);

@@ -56,10 +56,16 @@ build() {
     "$CXX" $flags -o "$out/$name" "$here/$name.cpp" $srcs $libs
 }
 
+# The two targets build (and then run) side by side: one core each.
 build request_fuzz stream/subscription.cpp stream/protocol.cpp stream/text.cpp lineage/boot_clock.cpp \
-    lineage/process_table.cpp lineage/proc_reader.cpp lineage/container_ids.cpp common/event.cpp common/env_filter.cpp common/tty_name.cpp
+    lineage/process_table.cpp lineage/proc_reader.cpp lineage/container_ids.cpp common/event.cpp common/env_filter.cpp common/tty_name.cpp &
+req_build=$!
 build record_fuzz kernel/record_decoder.cpp stream/encoder.cpp stream/json_writer.cpp stream/redactor.cpp stream/text.cpp \
-    lineage/boot_clock.cpp lineage/process_table.cpp lineage/proc_reader.cpp lineage/container_ids.cpp common/event.cpp common/env_filter.cpp common/tty_name.cpp
+    lineage/boot_clock.cpp lineage/process_table.cpp lineage/proc_reader.cpp lineage/container_ids.cpp common/event.cpp common/env_filter.cpp common/tty_name.cpp || {
+    wait $req_build
+    exit 1
+}
+wait $req_build
 
 run() {
     name=$1
@@ -73,11 +79,15 @@ run() {
         >"$out/$name.log" 2>&1; then
         tail -n 60 "$out/$name.log"
         echo "fuzz: $name FAILED (log: $out/$name.log; reproduce: $out/$name $out/crash-$name-*)" >&2
-        exit 1
+        return 1
     fi
     grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' "$out/$name.log" | sed "s/^/fuzz: $name /"
     echo "fuzz: $name ok ($(find "$out/corpus-$name" -type f | wc -l) inputs in its corpus)"
 }
 
-run request_fuzz request -max_len=70000 -dict="$here/request.dict"
-run record_fuzz record -max_len=16384
+run request_fuzz request -max_len=70000 -dict="$here/request.dict" &
+req_run=$!
+rc=0
+run record_fuzz record -max_len=16384 || rc=1
+wait $req_run || rc=1
+exit $rc
