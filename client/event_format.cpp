@@ -139,6 +139,14 @@ std::vector<Span> EventFormatter::annotations(const json& exec) {
     auto auid = uint_member(exec, "auid");
     if (auid && auid != uint_member(exec, "uid"))
         note("login", printable(users_.name(static_cast<uint32_t>(*auid))));
+    // What a security reader looks for first: flagged, not just printed.
+    auto flag = [&](const char* member, const char* text) {
+        if (exec.value(member, false))
+            out.push_back({std::string("  ") + text, Tone::bad});
+    };
+    flag("secure_exec", "[privileged]");        // setuid, setgid or file capabilities took effect
+    flag("fileless", "[fileless]");             // memfd or a deleted file
+    flag("exe_package_modified", "[modified]"); // differs from its package's md5sums
     return out;
 }
 

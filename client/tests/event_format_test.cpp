@@ -80,6 +80,20 @@ TEST_CASE("cwd, container and login user follow the command when present", "[for
     CHECK(render(f.exec(line), 0, false).find("  container=nspawn:web1  login=alice") != std::string::npos);
 }
 
+TEST_CASE("a privileged, fileless or modified program is flagged after the notes", "[format]") {
+    auto users = fake_users();
+    EventFormatter f(users, true, 100);
+    auto line = exec_line();
+    line["cwd"] = "/";
+    line["secure_exec"] = false;
+    line["fileless"] = false;
+    CHECK(render(f.exec(line), 0, false).find("[") == std::string::npos);
+    line["secure_exec"] = true;
+    line["fileless"] = true;
+    line["exe_package_modified"] = true;
+    CHECK(render(f.exec(line), 0, false).ends_with("  cwd=/  [privileged]  [fileless]  [modified]"));
+}
+
 TEST_CASE("an argv[0] that names another program shows the real path", "[format]") {
     auto users = fake_users();
     EventFormatter f(users, true, 100);

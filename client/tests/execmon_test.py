@@ -170,8 +170,8 @@ def lines_with_pid(screen, pid, column_re):
 
 
 # What execmon appends after the command: two spaces, then name=value
-# (exe, cwd, container, login), each value shell-quoted.
-ANNOTATIONS = re.compile(r"(?:  (?:exe|cwd|container|login)=\S+)+$")
+# (exe, cwd, container, login), each value shell-quoted, then [flags].
+ANNOTATIONS = re.compile(r"(?:  (?:(?:exe|cwd|container|login)=\S+|\[(?:privileged|fileless|modified)\]))+$")
 
 
 def command_text(shown):
