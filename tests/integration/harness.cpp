@@ -178,10 +178,10 @@ std::string noop_path() {
     return env_or("EXECMOND_NOOP", "build/bench/noop");
 }
 
-double run_storm(const std::string& token, int count, int spawners) {
-    auto out =
-        capture(env_or("EXECMOND_STORM", "build/bench/storm") + " --noop " + noop_path() + " --token " +
-                token + " --count " + std::to_string(count) + " --spawners " + std::to_string(spawners));
+double run_storm(const std::string& token, int count, int spawners, int rate) {
+    auto out = capture(env_or("EXECMOND_STORM", "build/bench/storm") + " --noop " + noop_path() +
+                       " --token " + token + " --count " + std::to_string(count) + " --spawners " +
+                       std::to_string(spawners) + (rate > 0 ? " --rate " + std::to_string(rate) : ""));
     auto j = json::parse(out, nullptr, false);
     if (!j.is_object() || j.value("failed", 1) != 0 || j.value("spawned", 0) != count)
         return -1;

@@ -37,7 +37,7 @@ std::string capture(const std::string& command);
 // "<token>-<seq>" (seq 0 .. count-1), from `spawners` processes. Returns the
 // seconds taken, or -1 if it failed. (No assertions: callable from a thread.)
 std::string noop_path();
-double run_storm(const std::string& token, int count, int spawners = 2);
+double run_storm(const std::string& token, int count, int spawners = 2, int rate = 0);
 // The <seq> of an exec line of such a storm, or -1.
 int storm_seq(const std::string& line, const std::string& token);
 
