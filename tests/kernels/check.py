@@ -45,7 +45,7 @@ def parse(log):
         word, _, rest = body.partition(" ")
         if word == "begin":
             info = kv(rest)
-            cur = {"kernel": info.get("kernel"), "kv": {}, "hello": None, "cases": [], "failed": [], "lines": [],
+            cur = {"kernel": info.get("kernel"), "kv": {}, "hello": None, "cases": [], "failed": [], "identity": [], "lines": [],
                    "daemon": [], "fatal": [], "ended": False}
             sections[info.get("mode")] = cur
         elif cur is None:
@@ -58,6 +58,9 @@ def parse(log):
         elif word == "failed_truth":
             cur["failed"].append({"truth": json.loads(rest), "lines": []})
             cur["last"] = cur["failed"][-1]
+        elif word == "id_truth":
+            cur["identity"].append({"truth": json.loads(rest), "lines": []})
+            cur["last"] = cur["identity"][-1]
         elif word == "line":
             line = json.loads(rest)
             cur["lines"].append(line)
@@ -154,6 +157,55 @@ def check_failed(case, problems):
                         f"{(want, t['filename'], t['argv'], t['ppid'])}")
 
 
+IDENTITY = ("cwd", "exe", "exe_file", "interpreter", "fileless", "secure_exec", "auid", "session_id", "tty")
+UNSET = 4294967295  # (uid_t)-1: no login uid, no audit session
+
+
+def check_identity(case, mode, problems):
+    """Who and where: the exec line against what the kernel told the exec'd process itself."""
+    t = case["truth"]
+    name = t["case"]
+    execs = [l for l in case["lines"] if l["type"] == "exec"]
+    if t["status"] != 0 or "pid" not in t:
+        problems.append(f"identity {name}: the child did not report (wait status {t['status']})")
+        return
+    if len(execs) != 1 or execs[0]["pid"] != t["pid"]:
+        problems.append(f"identity {name}: exec lines {[l.get('pid') for l in execs]}, want one of pid {t['pid']}")
+        return
+    e = execs[0]
+    if mode == "fork-map":
+        return  # check_case's rule: no identity member at all (checked below for every case)
+    want = {}
+    if name == "login":
+        if t["loginuid"] is not None and t["loginuid"] != UNSET:
+            want["auid"] = t["loginuid"]
+        if t["sessionid"] is not None and t["sessionid"] != UNSET:
+            want["session_id"] = t["sessionid"]
+        if t["loginuid"] is not None and "auid" not in want:
+            problems.append(f"identity login: writing /proc/self/loginuid did not set it ({t['loginuid']})")
+    elif name == "tty":
+        if t["tty_nr"] == 0:
+            problems.append(f"identity tty: {t['pts']} did not become the controlling terminal")
+        want["tty"] = t["pts"]
+    elif name == "setuid":
+        if t["secure"] != 1:
+            problems.append("identity setuid: the kernel did not set AT_SECURE (a nosuid mount?)")
+        want["secure_exec"] = True
+    elif name == "fileless":
+        want["fileless"] = True
+        want["exe"] = t["exe"]
+    for member, value in want.items():
+        if e.get(member) != value:
+            problems.append(f"identity {name}: exec {member} {e.get(member)!r}, the process's is {value!r}")
+    # Members that must not be there: not set for this process.
+    if name != "setuid" and "secure_exec" in e:
+        problems.append(f"identity {name}: exec has secure_exec, AT_SECURE is {t['secure']}")
+    if name != "fileless" and "fileless" in e:
+        problems.append(f"identity {name}: exec has fileless for {t['exe']!r}")
+    if name == "login" and t["loginuid"] is None and "auid" in e:
+        problems.append(f"identity login: exec has auid {e['auid']}, the kernel has no loginuid")
+
+
 def check_case(case, mode, problems, strict):
     t = case["truth"]
     name, pid = t["case"], t["pid"]
@@ -190,9 +242,8 @@ def check_case(case, mode, problems, strict):
         if exec_.get("argc") != len(t["argv"]):
             problems.append(f"{name}: exec argc {exec_.get('argc')}, execve() got {len(t['argv'])}")
     # Who and where: read by both BTF modes, by none in fork-map.
-    identity = ("cwd", "exe", "exe_file", "interpreter", "fileless", "secure_exec", "auid", "session_id", "tty")
     if mode == "fork-map":
-        for member in identity:
+        for member in IDENTITY:
             if member in exec_:
                 problems.append(f"{name}: fork-map exec has {member} {exec_[member]!r}, which it cannot read")
     else:
@@ -249,6 +300,15 @@ def check_mode(mode, s, validator, strict):
         problems.append(f"exec_failed cases {[c['truth']['case'] for c in s['failed']]}")
     for case in s["failed"]:
         check_failed(case, problems)
+    if [c["truth"]["case"] for c in s["identity"]] != ["login", "tty", "setuid", "fileless"]:
+        problems.append(f"identity cases {[c['truth']['case'] for c in s['identity']]}")
+    for case in s["identity"]:
+        check_identity(case, mode, problems)
+        if mode == "fork-map":
+            for line in (l for l in case["lines"] if l["type"] == "exec"):
+                for member in IDENTITY:
+                    if member in line:
+                        problems.append(f"identity {case['truth']['case']}: fork-map {line['type']} has {member}")
     for line in ([hello] if hello else []) + s["lines"]:
         errors = sorted(validator.iter_errors(line), key=lambda e: e.path)
         if errors:

@@ -20,6 +20,8 @@
  *   ktest kill                  SIGKILLs itself
  *   ktest leader-first CODE     the leader pthread_exit()s, then another thread exit(CODE)s
  *   ktest exit-group N CODE     N threads and the leader call exit_group(CODE) at once
+ *   ktest whoami FILE           writes what the kernel says of it (login uid,
+ *                               session, controlling tty, AT_SECURE, exe) to FILE
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -36,6 +38,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -91,8 +96,47 @@ static void *last_thread(void *arg)
 	exit(exit_code_arg);
 }
 
+static void read_small(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The truth for an exec line's auid, session_id, tty, secure_exec and exe:
+ * what the kernel tells the process itself, as JSON members. */
+static int whoami(const char *file)
+{
+	char loginuid[32], sessionid[32], stat[1024], exe[4096];
+	unsigned long tty_nr = 0;
+	ssize_t n;
+
+	read_small("/proc/self/loginuid", loginuid, sizeof(loginuid));
+	read_small("/proc/self/sessionid", sessionid, sizeof(sessionid));
+	read_small("/proc/self/stat", stat, sizeof(stat));
+	/* tty_nr is the 7th field; the 2nd (comm) may hold spaces: after ')'. */
+	char *after = strrchr(stat, ')');
+	if (after)
+		sscanf(after + 1, " %*c %*d %*d %*d %lu", &tty_nr);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	FILE *f = fopen(file, "w");
+	if (!f)
+		return 101;
+	fprintf(f, "\"pid\":%d,\"loginuid\":%s,\"sessionid\":%s,\"tty_nr\":%lu,\"secure\":%lu,\"exe\":\"%s\"",
+		getpid(), loginuid[0] ? loginuid : "null", sessionid[0] ? sessionid : "null", tty_nr,
+		getauxval(AT_SECURE), exe);
+	return fclose(f) == 0 ? 0 : 102;
+}
+
 static int child_role(int argc, char **argv)
 {
+	if (strcmp(argv[1], "whoami") == 0 && argc >= 3)
+		return whoami(argv[2]);
 	if (strcmp(argv[1], "exit") == 0 && argc >= 3)
 		return atoi(argv[2]);
 	if (strcmp(argv[1], "kill") == 0) {
@@ -325,6 +369,96 @@ static void failed_exec(const char *name, const char *path)
 	printf("KTEST failed_truth {\"case\":\"%s\",\"pid\":%d,\"ppid\":%d,\"errno\":%d,\"filename\":\"%s\","
 	       "\"argv\":[\"attempt\",\"two words\",\"\"],\"exit_line_seen\":%s}\n",
 	       name, pid, getpid(), WIFEXITED(status) ? WEXITSTATUS(status) : -1, path, seen ? "true" : "false");
+	print_lines_of(pid);
+}
+
+/*
+ * Who and where: a child prepared as the case says execs `ktest whoami`,
+ * which writes what the kernel tells it about itself; that is printed as the
+ * truth for the exec line (check.py compares).
+ */
+enum id_case { ID_LOGIN, ID_TTY, ID_SETUID, ID_FILELESS };
+
+static void copy_file(const char *from, const char *to);
+
+static void identity_case(const char *name, enum id_case what, const char *dir)
+{
+	char file[300], suid[300], pts[64] = "";
+	char *argv[] = {"ktest", "whoami", file, NULL};
+	int master = -1, memfd = -1;
+
+	snprintf(file, sizeof(file), "%s/ktest-whoami-%s", dir, name);
+	unlink(file);
+	if (what == ID_TTY) {
+		master = posix_openpt(O_RDWR | O_NOCTTY);
+		if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0 || !ptsname(master))
+			die("pty");
+		snprintf(pts, sizeof(pts), "%s", ptsname(master));
+	} else if (what == ID_SETUID) {
+		/* A setuid-root copy run by nobody: AT_SECURE, unless the mount is nosuid. */
+		snprintf(suid, sizeof(suid), "%s/ktest-suid", dir);
+		copy_file(self_path, suid);
+		if (chmod(suid, 04755) != 0)
+			die("chmod %s", suid);
+	} else if (what == ID_FILELESS) {
+		/* An exec of a file with no name on disk. */
+		char buf[1 << 16];
+		ssize_t n;
+		int in = open(self_path, O_RDONLY);
+
+		memfd = (int)syscall(SYS_memfd_create, "ktest", 0);
+		if (in < 0 || memfd < 0)
+			die("memfd copy of %s", self_path);
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			if (write(memfd, buf, (size_t)n) != n)
+				die("write memfd");
+		close(in);
+	}
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		if (what == ID_LOGIN) {
+			/* A login: the kernel gives the process a new audit session too. */
+			int fd = open("/proc/self/loginuid", O_WRONLY);
+			if (fd >= 0) {
+				if (write(fd, "4242", 4) != 4)
+					_exit(103);
+				close(fd);
+			}
+		} else if (what == ID_TTY) {
+			/* A session leader's first terminal opened becomes its controlling tty. */
+			int slave;
+			if (setsid() < 0 || (slave = open(pts, O_RDWR)) < 0 || dup2(slave, 0) < 0)
+				_exit(104);
+		} else if (what == ID_SETUID) {
+			if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+				_exit(105);
+			execve(suid, argv, environ);
+			_exit(106);
+		} else if (what == ID_FILELESS) {
+			char via_proc[64];
+
+			fexecve(memfd, argv, environ);
+			/* Debian's 5.10 answers fexecve() ENOENT here; the memfd through /proc is the same file. */
+			snprintf(via_proc, sizeof(via_proc), "/proc/self/fd/%d", memfd);
+			execve(via_proc, argv, environ);
+			fprintf(stderr, "ktest: execve %s: %s\n", via_proc, strerror(errno));
+			_exit(107);
+		}
+		execve(self_path, argv, environ);
+		_exit(108);
+	}
+	int status = reap(pid);
+	int seen = wait_exit_line(pid, 20000);
+	char truth[8192];
+	read_small(file, truth, sizeof(truth));
+	if (master >= 0)
+		close(master);
+	if (memfd >= 0)
+		close(memfd);
+	printf("KTEST id_truth {\"case\":\"%s\",\"status\":%d,\"pts\":\"%s\",\"exit_line_seen\":%s%s%s}\n", name,
+	       status, pts[0] ? pts + 5 : "", seen ? "true" : "false", truth[0] ? "," : "", truth);
 	print_lines_of(pid);
 }
 
@@ -651,6 +785,10 @@ int main(int argc, char **argv)
 	known("leader-first", leader_argv);
 	failed_exec("missing", "/ktest/no-such-file");
 	failed_exec("directory", "/ktest");
+	identity_case("login", ID_LOGIN, dir);
+	identity_case("tty", ID_TTY, dir);
+	identity_case("setuid", ID_SETUID, dir);
+	identity_case("fileless", ID_FILELESS, dir);
 
 	/* Many processes whose threads all exit at once: one exit line each. */
 	pid_t *gp = calloc((size_t)groups, sizeof(*gp));
