@@ -8,6 +8,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch_test_macros.hpp>
+#include <chrono>
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
@@ -181,4 +182,44 @@ TEST_CASE("exe provenance: too large, gone, and a recorded identity that is not 
     CHECK(prov.on_exec(static_cast<uint32_t>(getpid()), "/usr/bin/sleep", &other, pending).skipped == "gone");
     CHECK(prov.stats().skipped_gone == 2);
     CHECK(prov.stats().skipped_too_large == 1);
+}
+
+TEST_CASE("exe provenance: a package installed while the daemon runs is known once dpkg's status changes",
+          "[provenance]") {
+    TempDir d;
+    fs::create_directories(d.path + "/info");
+    write(d.path + "/status", "Package: base\nStatus: install ok installed\nArchitecture: all\nVersion: 1\n");
+    write(d.path + "/info/base.list", "/usr/bin/base\n");
+    boost::asio::io_context io;
+    auto busy = boost::asio::make_work_guard(io); // the loader thread posts its index
+    ProvenanceConfig cfg;
+    cfg.packages = true;
+    cfg.dpkg_dir = d.path;
+    ExeProvenance prov(io, cfg, [](const PendingExec&, const ExeFacts&) {});
+    prov.start();
+    auto loads_reach = [&](uint64_t n) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (prov.stats().index_loads < n && std::chrono::steady_clock::now() < deadline)
+            io.run_one_for(std::chrono::milliseconds(100));
+        return prov.stats().index_loads >= n;
+    };
+    auto pending = [] {
+        return PendingExec{};
+    };
+    auto self = static_cast<uint32_t>(getpid());
+    REQUIRE(loads_reach(1));
+    ExeFacts before = prov.on_exec(self, "/usr/bin/tool", nullptr, pending);
+    CHECK(before.package_known);
+    CHECK_FALSE(before.package.has_value());
+    // What dpkg does: the new .list first, then status rewritten and renamed over.
+    write(d.path + "/info/tool.list", "/usr/bin/tool\n");
+    write(d.path + "/status.new",
+          "Package: base\nStatus: install ok installed\nArchitecture: all\nVersion: 1\n\n"
+          "Package: tool\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.5-1\n");
+    fs::rename(d.path + "/status.new", d.path + "/status");
+    REQUIRE(loads_reach(2));
+    ExeFacts after = prov.on_exec(self, "/usr/bin/tool", nullptr, pending);
+    REQUIRE(after.package.has_value());
+    CHECK(after.package->name == "tool");
+    CHECK(after.package->version == "2.5-1");
 }
