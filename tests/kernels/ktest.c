@@ -381,11 +381,23 @@ enum id_case { ID_LOGIN, ID_TTY, ID_SETUID, ID_FILELESS };
 
 static void copy_file(const char *from, const char *to);
 
+/* Execs the open file `fd`. Debian's 5.10 answers fexecve() ENOENT for a
+ * memfd; /proc/self/fd names the same file, whatever the directories above it. */
+static void exec_fd(int fd, char *const argv[])
+{
+	char via_proc[64];
+
+	fexecve(fd, argv, environ);
+	snprintf(via_proc, sizeof(via_proc), "/proc/self/fd/%d", fd);
+	execve(via_proc, argv, environ);
+	fprintf(stderr, "ktest: execve %s: %s\n", via_proc, strerror(errno));
+}
+
 static void identity_case(const char *name, enum id_case what, const char *dir)
 {
 	char file[300], suid[300], pts[64] = "";
 	char *argv[] = {"ktest", "whoami", file, NULL};
-	int master = -1, memfd = -1;
+	int master = -1, memfd = -1, suid_fd = -1;
 
 	snprintf(file, sizeof(file), "%s/ktest-whoami-%s", dir, name);
 	unlink(file);
@@ -400,6 +412,10 @@ static void identity_case(const char *name, enum id_case what, const char *dir)
 		copy_file(self_path, suid);
 		if (chmod(suid, 04755) != 0)
 			die("chmod %s", suid);
+		/* Opened here: nobody need not be able to reach DIR (mktemp -d is 0700). */
+		suid_fd = open(suid, O_RDONLY);
+		if (suid_fd < 0)
+			die("open %s", suid);
 	} else if (what == ID_FILELESS) {
 		/* An exec of a file with no name on disk. */
 		char buf[1 << 16];
@@ -434,16 +450,10 @@ static void identity_case(const char *name, enum id_case what, const char *dir)
 		} else if (what == ID_SETUID) {
 			if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
 				_exit(105);
-			execve(suid, argv, environ);
+			exec_fd(suid_fd, argv);
 			_exit(106);
 		} else if (what == ID_FILELESS) {
-			char via_proc[64];
-
-			fexecve(memfd, argv, environ);
-			/* Debian's 5.10 answers fexecve() ENOENT here; the memfd through /proc is the same file. */
-			snprintf(via_proc, sizeof(via_proc), "/proc/self/fd/%d", memfd);
-			execve(via_proc, argv, environ);
-			fprintf(stderr, "ktest: execve %s: %s\n", via_proc, strerror(errno));
+			exec_fd(memfd, argv);
 			_exit(107);
 		}
 		execve(self_path, argv, environ);
@@ -457,6 +467,8 @@ static void identity_case(const char *name, enum id_case what, const char *dir)
 		close(master);
 	if (memfd >= 0)
 		close(memfd);
+	if (suid_fd >= 0)
+		close(suid_fd);
 	printf("KTEST id_truth {\"case\":\"%s\",\"status\":%d,\"pts\":\"%s\",\"exit_line_seen\":%s%s%s}\n", name,
 	       status, pts[0] ? pts + 5 : "", seen ? "true" : "false", truth[0] ? "," : "", truth);
 	print_lines_of(pid);
