@@ -63,12 +63,14 @@ free_port() { # ADDRESS
 }
 
 daemon="" host_rsyslog="" central_rsyslog="" storm_loop=""
-pg_up() { runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg" status >/dev/null 2>&1; }
+# From /: the tree may sit where postgres cannot enter (a clone in a 0700 mktemp -d).
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }
+pg_up() { as_postgres "$PGBIN/pg_ctl" -D "$W/pg" status >/dev/null 2>&1; }
 cleanup() {
   local p
   for p in $storm_loop $daemon $host_rsyslog $central_rsyslog; do kill "$p" 2>/dev/null; done
   for p in $storm_loop $daemon $host_rsyslog $central_rsyslog; do wait "$p" 2>/dev/null; done
-  pg_up && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg" -m immediate stop >/dev/null 2>&1
+  pg_up && as_postgres "$PGBIN/pg_ctl" -D "$W/pg" -m immediate stop >/dev/null 2>&1
   if [ "$failed" -gt 0 ]; then
     for f in daemon.log host.log central.log pgrun/postgres.log central/not-json.log; do
       [ -s "$W/$f" ] && { echo "fleet: --- $f (last 20 lines)"; tail -n 20 "$W/$f"; }
@@ -83,11 +85,11 @@ RELPPORT=$(free_port 127.0.0.2)
 PGPASS=fleet-$RANDOM$RANDOM
 
 # --- PostgreSQL 15: a cluster of our own, TCP on 127.0.0.1 only -------------
-psql_admin() { runuser -u postgres -- psql -X -q -A -t -h "$W/pgrun" -p "$PGPORT" -v ON_ERROR_STOP=1 "$@"; }
+psql_admin() { as_postgres psql -X -q -A -t -h "$W/pgrun" -p "$PGPORT" -v ON_ERROR_STOP=1 "$@"; }
 sql() { psql_admin -d fleet -c "$1"; }
-pg_start() { runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg" -l "$W/pgrun/postgres.log" -w -t 30 start >/dev/null; }
-pg_stop() { runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg" -m fast -w stop >/dev/null; }
-runuser -u postgres -- "$PGBIN/initdb" -D "$W/pg" -U postgres -E UTF8 --locale=C.UTF-8 --no-sync \
+pg_start() { as_postgres "$PGBIN/pg_ctl" -D "$W/pg" -l "$W/pgrun/postgres.log" -w -t 30 start >/dev/null; }
+pg_stop() { as_postgres "$PGBIN/pg_ctl" -D "$W/pg" -m fast -w stop >/dev/null; }
+as_postgres "$PGBIN/initdb" -D "$W/pg" -U postgres -E UTF8 --locale=C.UTF-8 --no-sync \
   --auth-local=trust --auth-host=scram-sha-256 >"$W/initdb.log" 2>&1 || { fail initdb "$(tail -3 "$W/initdb.log")"; exit 1; }
 cat >>"$W/pg/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
@@ -96,7 +98,7 @@ unix_socket_directories = '$W/pgrun'
 EOF
 pg_start || { fail pg-start "$(tail -5 "$W/pgrun/postgres.log")"; exit 1; }
 psql_admin -d postgres -c "CREATE ROLE rsyslog LOGIN PASSWORD '$PGPASS'" -c "CREATE DATABASE fleet" &&
-  psql_admin -d fleet -f "$HERE/schema.sql" >/dev/null || { fail schema "could not create the table"; exit 1; }
+  psql_admin -d fleet <"$HERE/schema.sql" >/dev/null || { fail schema "could not create the table"; exit 1; }
 pass "postgresql-15 cluster on 127.0.0.1:$PGPORT, schema loaded"
 
 # --- rsyslog: central (imrelp -> ompgsql), then host (imfile -> omrelp) ------
