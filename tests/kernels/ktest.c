@@ -220,7 +220,8 @@ static void *reader(void *arg)
 			parse_line(&l);
 			pthread_mutex_lock(&lines.lock);
 			if (lines.n == lines.cap)
-				lines.v = realloc(lines.v, (lines.cap = lines.cap ? 2 * lines.cap : 4096) * sizeof(*lines.v));
+				lines.v = realloc(lines.v, (lines.cap = lines.cap ? 2 * lines.cap : 4096) *
+								   sizeof(*lines.v));
 			lines.v[lines.n++] = l;
 			pthread_mutex_unlock(&lines.lock);
 			start = nl + 1;
@@ -368,7 +369,8 @@ static void failed_exec(const char *name, const char *path)
 
 	printf("KTEST failed_truth {\"case\":\"%s\",\"pid\":%d,\"ppid\":%d,\"errno\":%d,\"filename\":\"%s\","
 	       "\"argv\":[\"attempt\",\"two words\",\"\"],\"exit_line_seen\":%s}\n",
-	       name, pid, getpid(), WIFEXITED(status) ? WEXITSTATUS(status) : -1, path, seen ? "true" : "false");
+	       name, pid, getpid(), WIFEXITED(status) ? WEXITSTATUS(status) : -1, path,
+	       seen ? "true" : "false");
 	print_lines_of(pid);
 }
 
@@ -469,8 +471,8 @@ static void identity_case(const char *name, enum id_case what, const char *dir)
 		close(memfd);
 	if (suid_fd >= 0)
 		close(suid_fd);
-	printf("KTEST id_truth {\"case\":\"%s\",\"status\":%d,\"pts\":\"%s\",\"exit_line_seen\":%s%s%s}\n", name,
-	       status, pts[0] ? pts + 5 : "", seen ? "true" : "false", truth[0] ? "," : "", truth);
+	printf("KTEST id_truth {\"case\":\"%s\",\"status\":%d,\"pts\":\"%s\",\"exit_line_seen\":%s%s%s}\n",
+	       name, status, pts[0] ? pts + 5 : "", seen ? "true" : "false", truth[0] ? "," : "", truth);
 	print_lines_of(pid);
 }
 
@@ -678,8 +680,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!daemon || !mode || !noop || (strcmp(mode, "wrong-btf") == 0 && !other_btf)) {
-		fprintf(stderr, "usage: ktest run --daemon PATH --mode btf|btf-file|fork-map|wrong-btf --noop PATH "
-				"[--dir DIR] [--btf FILE] [--storm N] [--groups N] [--bpf-stats] [-- DAEMON-ARGS]\n");
+		fprintf(stderr,
+			"usage: ktest run --daemon PATH --mode btf|btf-file|fork-map|wrong-btf --noop PATH "
+			"[--dir DIR] [--btf FILE] [--storm N] [--groups N] [--bpf-stats] [-- DAEMON-ARGS]\n");
 		return 2;
 	}
 	uname(&u);
@@ -837,7 +840,8 @@ int main(int argc, char **argv)
 		dup += exits[i] > 1;
 		none += exits[i] == 0;
 	}
-	printf("KTEST exit_group processes=%d status_ok=%d one_exit=%d duplicate=%d missing=%d sentinel=%d ms=%.0f\n",
+	printf("KTEST exit_group processes=%d status_ok=%d one_exit=%d duplicate=%d missing=%d sentinel=%d "
+	       "ms=%.0f\n",
 	       groups, group_status_ok, one, dup, none, sentinel_seen, now_ms() - g0);
 
 	/* The storm: every exec has its line, nothing is lost. */
@@ -904,7 +908,8 @@ int main(int argc, char **argv)
 				continue;
 			if (strcmp(lines.v[j].type, "exec") == 0) {
 				ex++;
-				av += strstr(lines.v[j].text, "\"argv\":[") && strstr(lines.v[j].text, "\"ktest-storm\"");
+				av += strstr(lines.v[j].text, "\"argv\":[") &&
+				      strstr(lines.v[j].text, "\"ktest-storm\"");
 			} else if (strcmp(lines.v[j].type, "fork") == 0)
 				fo++;
 			else if (strcmp(lines.v[j].type, "exit") == 0)
@@ -919,7 +924,8 @@ int main(int argc, char **argv)
 	for (size_t j = 0; j < lines.n; j++)
 		lost += strcmp(lines.v[j].type, "lost") == 0;
 	pthread_mutex_unlock(&lines.lock);
-	printf("KTEST storm spawned=%d exec_lines=%d with_argv=%d fork_lines=%d exit_lines=%d lost_lines=%d ms=%.0f\n",
+	printf("KTEST storm spawned=%d exec_lines=%d with_argv=%d fork_lines=%d exit_lines=%d lost_lines=%d "
+	       "ms=%.0f\n",
 	       storm, exec_ok, argv_ok, fork_ok, exit_ok, lost, storm_ms);
 
 	/* SIGTERM: exit 0, and every program, map and link of the daemon gone. */
