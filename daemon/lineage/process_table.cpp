@@ -21,7 +21,12 @@ std::string ProcessInfo::key() const {
     return std::to_string(pid) + ":" + std::to_string(start_ticks);
 }
 
-ProcessTable::ProcessTable(ProcReader proc) : proc_(std::move(proc)) {}
+// Room for an exec storm's processes (exited ones stay 2 s) from the start:
+// growing the table rehashes every entry, cache miss by cache miss, while
+// the storm waits. 128 KiB of buckets.
+ProcessTable::ProcessTable(ProcReader proc) : proc_(std::move(proc)) {
+    table_.reserve(16384);
+}
 
 void ProcessTable::seed() {
     if (!proc_enabled_)
@@ -119,19 +124,32 @@ const ProcessInfo& ProcessTable::on_exec(const Event& e) {
     // A cut argument area ends without its NUL, as on exec lines.
     p.args_truncated =
         e.args_truncated || e.args.size() > max_cmdline || (!e.args.empty() && e.args.back() != '\0');
-    ProcessIdentity id;
-    id.known = e.identity_known;
-    id.cwd.assign(e.identity_known ? e.cwd : std::string_view());
-    id.exe.assign(e.identity_known ? e.exe : std::string_view());
-    id.tty_dev = e.identity_known ? e.tty_dev : 0;
-    id.audit_known = e.audit_known;
-    id.auid = e.audit_known ? e.auid : unset_id;
-    id.session_id = e.audit_known ? e.session_id : unset_id;
-    const ProcessIdentity& now = p.identity();
-    if (!p.shared_identity || now.known != id.known || now.cwd != id.cwd || now.exe != id.exe ||
-        now.tty_dev != id.tty_dev || now.audit_known != id.audit_known || now.auid != id.auid ||
-        now.session_id != id.session_id)
-        p.shared_identity = std::make_shared<const ProcessIdentity>(std::move(id));
+    // Most execs run where and as their parent or the previous exec did (a
+    // build, a storm): the identity is shared, not built again, then.
+    std::string_view cwd = e.identity_known ? e.cwd : std::string_view();
+    std::string_view exe = e.identity_known ? e.exe : std::string_view();
+    uint32_t tty_dev = e.identity_known ? e.tty_dev : 0;
+    uint32_t auid = e.audit_known ? e.auid : unset_id;
+    uint32_t session_id = e.audit_known ? e.session_id : unset_id;
+    auto same = [&](const std::shared_ptr<const ProcessIdentity>& id) {
+        return id && id->known == e.identity_known && id->cwd == cwd && id->exe == exe &&
+               id->tty_dev == tty_dev && id->audit_known == e.audit_known && id->auid == auid &&
+               id->session_id == session_id;
+    };
+    if (!same(p.shared_identity)) {
+        if (!same(last_identity_)) {
+            ProcessIdentity id;
+            id.known = e.identity_known;
+            id.cwd.assign(cwd);
+            id.exe.assign(exe);
+            id.tty_dev = tty_dev;
+            id.audit_known = e.audit_known;
+            id.auid = auid;
+            id.session_id = session_id;
+            last_identity_ = std::make_shared<const ProcessIdentity>(std::move(id));
+        }
+        p.shared_identity = last_identity_;
+    }
     p.known_from = KnownFrom::exec;
     p.exited = false;
     return p;

@@ -120,6 +120,7 @@ private:
     ProcReader proc_;
     bool proc_enabled_ = true;
     std::unordered_map<Pid, ProcessInfo> table_;
+    std::shared_ptr<const ProcessIdentity> last_identity_; // the last one on_exec() made
     struct PendingExit {
         KtimeNs at;
         Pid pid;

@@ -151,7 +151,7 @@ void Client::write_more() {
         for (const Queued& q : queue_) {
             if (buffers.size() == max_gather)
                 break;
-            auto b = asio::buffer(*q.line);
+            auto b = asio::buffer(q.line->data(), q.line->size());
             buffers.push_back(buffers.empty() ? b + head_written_ : b);
         }
         boost::system::error_code ec;
@@ -194,7 +194,7 @@ void Client::write_more() {
 void Client::consume_written(size_t n) {
     last_progress_ = std::chrono::steady_clock::now();
     while (n > 0) {
-        const std::string& head = *queue_.front().line;
+        const LineText& head = *queue_.front().line;
         size_t rest = head.size() - head_written_;
         if (n < rest) {
             head_written_ += n;

@@ -144,6 +144,16 @@ std::string_view Encoder::time_text(KtimeNs boottime_ns) const {
     return {time_buf_.data(), date_len + 11};
 }
 
+// Most execs run a file run just before (a storm, a build's compiler): the
+// last mtime's text is kept, so the common case formats nothing.
+std::string_view Encoder::mtime_text(int64_t mtime_ns) const {
+    if (mtime_ns != cached_mtime_ns_ || cached_mtime_.empty()) {
+        cached_mtime_ = BootClock::format_rfc3339(mtime_ns);
+        cached_mtime_ns_ = mtime_ns;
+    }
+    return cached_mtime_;
+}
+
 bool Encoder::redacts(std::string_view arg) const {
     return !redact_.empty() && redact_.matches(arg);
 }
@@ -245,7 +255,7 @@ void Encoder::write_identity(const Event& e) const {
         w.key(k_size);
         w.value(static_cast<uint64_t>(f.size < 0 ? 0 : f.size));
         w.key(k_mtime);
-        w.string(BootClock::format_rfc3339(mtime_ns(f)));
+        w.string(mtime_text(mtime_ns(f)));
         w.key(k_nlink);
         w.value(f.nlink);
         w.end_object();
@@ -475,6 +485,16 @@ std::string Encoder::exe_hash(const PendingExec& p, const ExeFacts& f, KtimeNs n
 }
 
 std::string Encoder::encode(const Event& e, const Lineage& lineage, uint64_t seq) const {
+    write_event(e, lineage, seq);
+    return take_line();
+}
+
+Line Encoder::encode_line(const Event& e, const Lineage& lineage, uint64_t seq) const {
+    write_event(e, lineage, seq);
+    return share(writer_->str(), "\n");
+}
+
+void Encoder::write_event(const Event& e, const Lineage& lineage, uint64_t seq) const {
     JsonWriter& w = *writer_;
     std::array<char, 48> key;
     w.clear();
@@ -636,7 +656,6 @@ std::string Encoder::encode(const Event& e, const Lineage& lineage, uint64_t seq
         w.end_array();
     }
     w.end_object();
-    return take_line();
 }
 
 } // namespace execmond

@@ -7,6 +7,7 @@
 #include "event.hpp"
 #include "exe_provenance.hpp"
 #include "json_writer.hpp"
+#include "line.hpp"
 #include "process_table.hpp"
 #include "redactor.hpp"
 #include "tty_name.hpp"
@@ -46,6 +47,8 @@ public:
 
     // `seq`: the line's number in the stream (StreamLog); 0 leaves it out.
     std::string encode(const Event& e, const Lineage& lineage, uint64_t seq = 0) const;
+    // The same line, shared as it is queued (one allocation, no copy between).
+    Line encode_line(const Event& e, const Lineage& lineage, uint64_t seq = 0) const;
     // A `process` line (the answer to a snapshot request): the process as the
     // table knows it, argv escaped and redacted as on exec lines.
     std::string process(const ProcessInfo& p, const ProcessInfo* parent, std::string_view cgroup_path,
@@ -79,6 +82,7 @@ private:
     static constexpr size_t max_cached_ancestors = 256; // ~100 KiB at most
 
     std::string_view time_text(KtimeNs boottime_ns) const;
+    std::string_view mtime_text(int64_t mtime_ns) const;
     void write_ancestor(const ProcessInfo& a) const;
     struct ArgvKeys;
     void write_exe_facts(const ExeFacts& f) const;
@@ -93,6 +97,7 @@ private:
     void write_identity(const ProcessIdentity& id) const;
     void write_ids(bool audit_known, uint32_t auid, uint32_t session_id, uint32_t tty_dev) const;
     bool write_path(const JsonKey& key, const JsonKey& escaped, std::string_view path) const;
+    void write_event(const Event& e, const Lineage& lineage, uint64_t seq) const;
     std::string take_line() const; // the document written, as one line
 
     const BootClock& clock_;
@@ -106,6 +111,9 @@ private:
     mutable int64_t cached_second_ = INT64_MIN;
     mutable std::array<char, 48> time_buf_{};
     mutable std::string time_fallback_;
+    // exe_file's mtime text, for the last mtime formatted.
+    mutable int64_t cached_mtime_ns_ = 0;
+    mutable std::string cached_mtime_;
 };
 
 } // namespace execmond

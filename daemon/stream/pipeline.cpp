@@ -142,7 +142,7 @@ void Pipeline::fan_out(const Event& e, const ProcessInfo& self, uint64_t seq) {
                 lineage.exe = &exe_facts_;
             }
         }
-        line = share(encoder_.encode(e, lineage, seq));
+        line = encoder_.encode_line(e, lineage, seq);
     };
     if (log_.keeping()) {
         encode();

@@ -7,6 +7,7 @@
 #include "boot_clock.hpp"
 #include "event.hpp"
 #include "exe_provenance.hpp"
+#include "line.hpp"
 #include "subscription.hpp"
 
 #include <cstdint>
@@ -18,12 +19,6 @@
 #include <vector>
 
 namespace execmond {
-
-// A line as it is queued to clients: encoded once, shared by all.
-using Line = std::shared_ptr<const std::string>;
-inline Line share(std::string line) {
-    return std::make_shared<const std::string>(std::move(line));
-}
 
 inline constexpr int protocol_version = 1;
 

@@ -16,7 +16,7 @@ namespace asio = boost::asio;
 
 namespace {
 Line line(int n) {
-    return std::make_shared<const std::string>("{\"n\":" + std::to_string(n) + "}\n");
+    return share("{\"n\":" + std::to_string(n) + "}\n");
 }
 } // namespace
 
@@ -108,7 +108,7 @@ TEST_CASE("stuck is timed from the blocked write, not from before an idle spell"
     std::this_thread::sleep_for(1100ms); // idle longer than the timeout below
     // One line bigger than the socket holds: the first write after the idle
     // spell blocks at once.
-    client->send(std::make_shared<const std::string>(std::string(256 * 1024, 'x') + "\n"));
+    client->send(share(std::string(256 * 1024, 'x') + "\n"));
     io.poll();
     REQUIRE_FALSE(client->idle());
     auto now = std::chrono::steady_clock::now();
@@ -126,8 +126,8 @@ TEST_CASE("lines sent whole pass the queue's bound and arrive intact", "[client]
     client->start();
     std::string whole;
     for (int i = 0; i < 20000; ++i) // ~200 KB: three times the bound
-        whole += *line(i);
-    client->send_whole(std::make_shared<const std::string>(whole));
+        whole += line(i)->view();
+    client->send_whole(share(whole));
     REQUIRE(client->lines_dropped() == 0);
     std::string got;
     std::array<char, 65536> buf;

@@ -324,3 +324,43 @@ TEST_CASE("an exit of a process that reused an exited pid is not a duplicate", "
     t.on_fork(fork_of(20, 1, s + 20 * ns_per_tick()));
     CHECK_FALSE(t.on_exit(exit_of(20, 1, s + 20 * ns_per_tick(), s + 21 * ns_per_tick())).duplicate);
 }
+
+TEST_CASE("each exec keeps its own cwd, exe and ids when identities are shared between processes",
+          "[table]") {
+    FakeProc proc;
+    ProcessTable table{ProcReader(proc.root.string())};
+    auto exec_in = [&](Pid pid, const char* cwd, const char* exe, uint32_t auid) {
+        table.on_fork(fork_of(pid, 1, pid * 1000ull));
+        Event e = exec_of(pid, 1, pid * 1000ull, exe);
+        e.identity_known = true;
+        e.cwd = cwd;
+        e.exe = exe;
+        e.audit_known = true;
+        e.auid = auid;
+        e.session_id = 3;
+        return table.on_exec(e).identity();
+    };
+    // A, then B elsewhere, then A's place again, then A's place as another user.
+    exec_in(100, "/srv/a", "/usr/bin/make", 1000);
+    exec_in(101, "/srv/b", "/usr/bin/make", 1000);
+    exec_in(102, "/srv/a", "/usr/bin/make", 1000);
+    exec_in(103, "/srv/a", "/usr/bin/cc", 1000);
+    exec_in(104, "/srv/a", "/usr/bin/cc", 1001);
+    struct Want {
+        Pid pid;
+        const char* cwd;
+        const char* exe;
+        uint32_t auid;
+    };
+    for (Want w : {Want{100, "/srv/a", "/usr/bin/make", 1000}, Want{101, "/srv/b", "/usr/bin/make", 1000},
+                   Want{102, "/srv/a", "/usr/bin/make", 1000}, Want{103, "/srv/a", "/usr/bin/cc", 1000},
+                   Want{104, "/srv/a", "/usr/bin/cc", 1001}}) {
+        INFO("pid " << w.pid);
+        const ProcessIdentity& id = table.find(w.pid)->identity();
+        REQUIRE(id.known);
+        REQUIRE(id.cwd == w.cwd);
+        REQUIRE(id.exe == w.exe);
+        REQUIRE(id.auid == w.auid);
+        REQUIRE(id.session_id == 3);
+    }
+}

@@ -58,7 +58,7 @@ struct Rig {
     }
     // A line every client gets, made now (kept and fanned out as the daemon does).
     void publish(size_t bytes = 64) {
-        publish_to_all(log, fanout, [&](uint64_t seq) { return *numbered(seq, bytes); });
+        publish_to_all(log, fanout, [&](uint64_t seq) { return numbered(seq, bytes)->str(); });
     }
     // An event line that only filters passing `comm` get.
     void publish_event(std::string_view comm) {
