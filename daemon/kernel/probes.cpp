@@ -518,6 +518,10 @@ volatile uint32_t* Probes::reader_timer_flag() const {
     return skel_ && skel_->bss ? &skel_->bss->reader_timer_armed : nullptr;
 }
 
+uint64_t Probes::wakeup_bytes() const {
+    return skel_ && skel_->rodata ? skel_->rodata->wakeup_bytes : 0;
+}
+
 int Probes::ring_fd() const {
     return bpf_map__fd(skel_->maps.events);
 }

@@ -58,6 +58,8 @@ public:
     // The probes' reader_timer_armed flag in their mmap'ed .bss (the wake-up
     // policy, bpf/execmond_common.bpf.h); null if not mapped.
     volatile uint32_t* reader_timer_flag() const;
+    // Bytes queued past which the probes force a wake-up (--wakeup-bytes).
+    uint64_t wakeup_bytes() const;
     LostCounts drops() const; // cumulative kernel-side reservation failures
     // Adds a process to the kernel's follow set; 0 or the negative errno of
     // the map update (-E2BIG: the set is full).

@@ -15,10 +15,11 @@ namespace execmond {
 namespace asio = boost::asio;
 
 RingReader::RingReader(asio::io_context& io, int ring_map_fd, volatile uint32_t* timer_flag,
-                       std::chrono::microseconds latency, RecordHandler on_record, DrainHandler on_drained)
+                       std::chrono::microseconds latency, uint64_t forced_bytes, RecordHandler on_record,
+                       DrainHandler on_drained)
     : io_(io), rb_(ring_buffer__new(ring_map_fd, &RingReader::on_sample, this, nullptr), &ring_buffer__free),
-      readable_(io), timer_(io), timer_flag_(timer_flag), latency_(latency), on_record_(std::move(on_record)),
-      on_drained_(std::move(on_drained)) {
+      readable_(io), timer_(io), timer_flag_(timer_flag), latency_(latency), forced_bytes_(forced_bytes),
+      on_record_(std::move(on_record)), on_drained_(std::move(on_drained)) {
     if (!rb_)
         throw std::runtime_error(std::string("open ring buffer: ") + std::strerror(errno));
     // The map fd itself polls readable when the probes force a wake-up; a
@@ -68,21 +69,41 @@ void RingReader::stop() {
 }
 
 void RingReader::wait_readable() {
+    if (wait_queued_ || stopped_)
+        return;
+    wait_queued_ = true;
     readable_.async_wait(asio::posix::stream_descriptor::wait_read,
                          [this](const boost::system::error_code& ec) {
-                             if (ec || stopped_)
-                                 return;
-                             ++wakeups_;
-                             // Wake-ups further apart than the latency bound: stay
-                             // in immediate mode (every record we have caught up
-                             // with wakes us). Closer: collect by timer.
-                             auto now = std::chrono::steady_clock::now();
-                             bool busy = now - last_wakeup_ < latency_;
-                             last_wakeup_ = now;
-                             drain(drain_budget, busy);
-                             wait_readable();
-                             recheck();
+                             wait_queued_ = false;
+                             if (!ec && !stopped_)
+                                 on_readable();
                          });
+}
+
+// Asio registers the descriptor again for every wait, and the kernel then
+// reports the records already in the ring at once: a wait queued while records
+// wait for the timer would fire again and again. So while the timer is armed
+// only its expiry queues the next wait (a filling ring is drained at once when
+// such an event finds it past forced_bytes_).
+void RingReader::on_readable() {
+    ++wakeups_;
+    if (latency_.count() == 0) {
+        drain(drain_budget, false);
+        wait_readable();
+        recheck();
+        return;
+    }
+    if (!timer_armed_) {
+        // Woken while idle: what follows the first record (a process's exec
+        // and exit follow its fork within a millisecond) is collected for one
+        // latency period and sent as one batch, so a lone process costs one
+        // wake-up here and one at each client, not three.
+        lone_burst_ = std::chrono::steady_clock::now() - idle_since_ >= latency_;
+        arm_timer();
+        return;
+    }
+    if (queued_bytes() >= forced_bytes_)
+        drain(drain_budget, true);
 }
 
 // A record's wake-up that came while no wait was queued (during the handler)
@@ -160,19 +181,34 @@ void RingReader::on_timer() {
     size_t got = consume(drain_budget);
     if (got > 0)
         on_drained_(got);
-    if (got > 0 || queued_bytes() > 0) {
+    bool more = got >= drain_budget || queued_bytes() > 0;
+    // A burst after a quiet period (a lone process at a low rate) is over
+    // once drained: going idle now spares the wake-up of an empty period.
+    // In a steady stream the next burst comes within a period, so the timer
+    // stays armed.
+    bool lone = lone_burst_;
+    lone_burst_ = false;
+    if (more || (got > 0 && !lone)) {
         drain_more(got);
+        wait_readable();
         return;
     }
-    // Nothing came during a whole period: go idle, so that the next record
-    // wakes us at once. Clear the flag, then look again: a record reserved
-    // before the probes could see the clear flag shows up here; else the
-    // probes, which read the flag again after their commit's full barrier,
-    // see it clear and wake us (after_commit() in bpf/execmond_common.bpf.h).
+    go_idle();
+}
+
+// Nothing more is expected: go idle, so that the next record wakes us at
+// once. Clear the flag, then look again: a record reserved before the probes
+// could see the clear flag shows up here; else the probes, which read the flag
+// again after their commit's full barrier, see it clear and wake us
+// (after_commit() in bpf/execmond_common.bpf.h).
+void RingReader::go_idle() {
     set_timer_flag(0);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (queued_bytes() > 0)
         drain_more(consume(drain_budget));
+    else
+        idle_since_ = std::chrono::steady_clock::now();
+    wait_readable();
 }
 
 // After a timer drain that found (or left) records: keep collecting.

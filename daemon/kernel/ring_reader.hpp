@@ -1,9 +1,11 @@
 // Drains the BPF ring buffer from the Asio loop. The probes wake us only when
-// we are idle (see wake_flags() in bpf/execmond_common.bpf.h). When wake-ups
-// come closer together than the latency bound we arm a drain timer and raise
-// the probes' reader_timer_armed flag; while it is up records wait for the
-// timer (one drain per latency period in a storm). A timer period that finds
-// nothing lowers the flag again, and each record wakes us at once.
+// we are idle (see wake_flags() in bpf/execmond_common.bpf.h). A wake-up arms
+// a drain timer for the latency bound and raises the probes' reader_timer_armed
+// flag; while it is up records wait for the timer, which drains them as one
+// batch (one drain per latency period in a storm; one for a lone process's
+// fork, exec and exit at low rates). A timer period that finds nothing lowers
+// the flag again, and the next record wakes us. With a latency of 0 every
+// record we have caught up with wakes us and is drained at once.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -26,7 +28,8 @@ public:
     // timer_flag: the probes' reader_timer_armed (Probes::reader_timer_flag()),
     // or null (the probes then wake us for every record we have caught up with).
     RingReader(boost::asio::io_context& io, int ring_map_fd, volatile uint32_t* timer_flag,
-               std::chrono::microseconds latency, RecordHandler on_record, DrainHandler on_drained);
+               std::chrono::microseconds latency, uint64_t forced_bytes, RecordHandler on_record,
+               DrainHandler on_drained);
     RingReader(const RingReader&) = delete;
     RingReader& operator=(const RingReader&) = delete;
 
@@ -53,6 +56,8 @@ private:
     void on_timer();
     void drain_more(size_t got);
     void set_timer_flag(uint32_t value);
+    void go_idle();
+    void on_readable();
 
     // Records handled per drain before yielding to the rest of the loop.
     static constexpr size_t drain_budget = 4096;
@@ -63,8 +68,13 @@ private:
     boost::asio::steady_timer timer_;
     volatile uint32_t* timer_flag_;
     std::chrono::microseconds latency_;
+    uint64_t forced_bytes_; // the probes force a wake-up past this much queued
     bool timer_armed_ = false;
-    std::chrono::steady_clock::time_point last_wakeup_{};
+    // When the reader last went idle, and whether the burst being collected
+    // came after a whole quiet period.
+    std::chrono::steady_clock::time_point idle_since_{};
+    bool lone_burst_ = false;
+    bool wait_queued_ = false;
     bool continue_posted_ = false;
     bool stopped_ = true;
     RecordHandler on_record_;

@@ -175,7 +175,7 @@ void Daemon::start() {
     pipeline_->set_monotonic_to_boottime(BootClock::monotonic_to_boottime_ns());
     reader_ = std::make_unique<RingReader>(
         io_, probes_->ring_fd(), probes_->reader_timer_flag(), std::chrono::microseconds(options_.latency_us),
-        [this](const void* data, size_t size) { pipeline_->on_record(data, size); },
+        probes_->wakeup_bytes(), [this](const void* data, size_t size) { pipeline_->on_record(data, size); },
         [this](size_t) { on_drained(); });
 
     wait_signal();
