@@ -11,6 +11,7 @@
 // (then only the replay buffer makes lines be encoded).
 #include "execmond_event.h"
 #include "pipeline.hpp"
+#include "record_builder.hpp"
 #include "record_decoder.hpp"
 #include "redactor.hpp"
 
@@ -85,39 +86,22 @@ std::vector<char> fork_rec(__u32 pid, __u32 ppid, __u64 now) {
 // As the storm's exec records are on this machine: the identity members
 // (cwd, exe, exe_file, audit ids) filled as the probes fill them.
 std::vector<char> exec_rec(__u32 pid, __u32 ppid, __u64 now, __u64 start, std::string_view args) {
-    std::string_view filename = "/work/bench/out/noop";
-    std::string_view cwd = "/work/main";
-    std::string_view exe = "/work/main/build/bench/noop";
-    execmond_exec x{};
-    x.hdr = header(EXECMOND_REC_EXEC, pid, ppid, "noop", now, start);
-    x.old_tid = pid;
-    x.filename_len = static_cast<__u16>(filename.size() + 1);
-    x.args_len = static_cast<__u16>(args.size());
-    x.args_full_len = static_cast<__u32>(args.size());
+    test::Identity id;
+    id.cwd = "/work/main";
+    id.exe = "/work/main/build/bench/noop";
+    id.auid = 0;
+    id.tty_dev = 0;
+    std::vector<char> b =
+        test::with_identity(test::exec_record(pid, ppid, "noop", "/work/bench/out/noop", args), id);
+    execmond_exec x;
+    std::memcpy(&x, b.data(), sizeof(x));
+    execmond_header h = header(EXECMOND_REC_EXEC, pid, ppid, "noop", now, start);
+    h.size = x.hdr.size;
+    h.unknown = x.hdr.unknown;
+    x.hdr = h;
+    x.euid = x.egid = 0;
     x.argc = 3;
-    x.cwd_len = static_cast<__u16>(cwd.size());
-    x.exe_len = static_cast<__u16>(exe.size());
-    x.auid = 0;
-    x.session_id = 3;
-    x.exe_dev = (254u << 8) | 1u;
-    x.exe_ino = 1837261;
-    x.exe_size = 15960;
-    x.exe_mtime_sec = 1764600000;
-    x.exe_mtime_nsec = 123456789;
-    x.exe_mode = 0100755;
-    x.exe_nlink = 1;
-    x.hdr.size = static_cast<__u32>(sizeof(x) + x.filename_len + x.args_len + x.cwd_len + x.exe_len);
-    std::vector<char> b(x.hdr.size);
-    char* at = b.data();
-    std::memcpy(at, &x, sizeof(x));
-    at += sizeof(x);
-    std::memcpy(at, filename.data(), filename.size()); // its NUL: b is zeroed
-    at += x.filename_len;
-    std::memcpy(at, args.data(), args.size());
-    at += args.size();
-    std::memcpy(at, cwd.data(), cwd.size());
-    at += cwd.size();
-    std::memcpy(at, exe.data(), exe.size());
+    std::memcpy(b.data(), &x, sizeof(x));
     return b;
 }
 
