@@ -88,7 +88,7 @@ void RingReader::wait_readable() {
 void RingReader::on_readable() {
     ++wakeups_;
     if (latency_.count() == 0) {
-        drain(drain_budget, false);
+        drain(drain_budget);
         wait_readable();
         recheck();
         return;
@@ -103,27 +103,24 @@ void RingReader::on_readable() {
         return;
     }
     if (queued_bytes() >= forced_bytes_)
-        drain(drain_budget, true);
+        drain(drain_budget);
 }
 
-// A record's wake-up that came while no wait was queued (during the handler)
-// is lost: Asio polls edge-triggered. Its reservation is visible by now.
+// Latency 0: a record's wake-up that came while no wait was queued (during
+// the handler) is lost: Asio polls edge-triggered. Its reservation is visible
+// by now.
 void RingReader::recheck() {
     if (stopped_ || queued_bytes() == 0)
         return;
-    if (latency_.count() != 0) {
-        arm_timer();
-        return;
-    }
     asio::post(io_, [this] {
         if (stopped_)
             return;
-        drain(drain_budget, false);
+        drain(drain_budget);
         recheck();
     });
 }
 
-size_t RingReader::drain(size_t budget, bool arm) {
+size_t RingReader::drain(size_t budget) {
     size_t got = consume(budget);
     if (got > 0)
         on_drained_(got);
@@ -136,9 +133,8 @@ size_t RingReader::drain(size_t budget, bool arm) {
                 drain(drain_budget);
         });
     }
-    // Busy: from now on records wait for the timer.
-    if (arm || got >= budget)
-        arm_timer();
+    // From now on records wait for the timer (none with latency 0).
+    arm_timer();
     return got;
 }
 

@@ -49,7 +49,7 @@ public:
 private:
     static int on_sample(void* ctx, void* data, size_t size);
     void wait_readable();
-    size_t drain(size_t budget, bool arm = true);
+    size_t drain(size_t budget);
     void recheck();
     size_t consume(size_t budget);
     void arm_timer();

@@ -24,7 +24,6 @@ public:
     std::string_view view() const { return {data(), size_}; }
     operator std::string_view() const { return view(); }
     std::string str() const { return std::string(view()); }
-    bool operator==(std::string_view other) const { return view() == other; }
 
 private:
     uint64_t size_;
