@@ -31,6 +31,7 @@ struct ExeFile {
     int64_t mtime_sec = 0;
     uint32_t mtime_nsec = 0;
     uint32_t nlink = 0;
+    bool operator==(const ExeFile&) const = default;
 };
 
 struct Event {

@@ -222,8 +222,38 @@ void Encoder::write_ids(bool audit_known, uint32_t auid, uint32_t session_id, ui
     }
 }
 
+void Encoder::CachedIdentity::keep(const IdentityFacts& f, std::string_view written) {
+    cwd.assign(f.cwd);
+    exe.assign(f.exe);
+    interpreter.assign(f.interpreter);
+    facts = f;
+    facts.cwd = cwd;
+    facts.exe = exe;
+    facts.interpreter = interpreter;
+    json.assign(written);
+    valid = true;
+}
+
 void Encoder::write_identity(const Event& e) const {
     JsonWriter& w = *writer_;
+    IdentityFacts facts{.cwd = e.cwd,
+                        .exe = e.exe,
+                        .interpreter = e.interpreter,
+                        .exe_file = e.exe_file,
+                        .auid = e.auid,
+                        .session_id = e.session_id,
+                        .tty_dev = e.tty_dev,
+                        .known = e.identity_known,
+                        .audit_known = e.audit_known,
+                        .cwd_truncated = e.cwd_truncated,
+                        .exe_truncated = e.exe_truncated,
+                        .fileless = e.fileless,
+                        .secure_exec = e.secure_exec};
+    if (exec_identity_.matches(facts)) {
+        w.members(exec_identity_.json);
+        return;
+    }
+    size_t from = w.size();
     if (e.identity_known) {
         if (!e.cwd.empty())
             write_path(k_cwd, k_cwd_escaped, e.cwd);
@@ -271,14 +301,40 @@ void Encoder::write_identity(const Event& e) const {
         }
     }
     write_ids(e.audit_known, e.auid, e.session_id, e.identity_known ? e.tty_dev : 0);
+    exec_identity_.keep(facts, w.since(from));
 }
 
 void Encoder::write_identity(const ProcessIdentity& id) const {
+    write_identity(id, nullptr);
+}
+
+void Encoder::write_identity(const ProcessIdentity& id, CachedIdentity* cache) const {
+    JsonWriter& w = *writer_;
+    IdentityFacts facts{.cwd = id.cwd,
+                        .exe = id.exe,
+                        .interpreter = {},
+                        .exe_file = {},
+                        .auid = id.auid,
+                        .session_id = id.session_id,
+                        .tty_dev = id.tty_dev,
+                        .known = id.known,
+                        .audit_known = id.audit_known,
+                        .cwd_truncated = false,
+                        .exe_truncated = false,
+                        .fileless = false,
+                        .secure_exec = false};
+    if (cache && cache->matches(facts)) {
+        w.members(cache->json);
+        return;
+    }
+    size_t from = w.size();
     if (id.known && !id.cwd.empty())
         write_path(k_cwd, k_cwd_escaped, id.cwd);
     if (id.known && !id.exe.empty())
         write_path(k_exe, k_exe_escaped, id.exe);
     write_ids(id.audit_known, id.auid, id.session_id, id.known ? id.tty_dev : 0);
+    if (cache)
+        cache->keep(facts, w.since(from));
 }
 
 std::string Encoder::take_line() const {
@@ -338,6 +394,24 @@ void Encoder::write_lineage_argv(const ArgvKeys& keys, const ProcessInfo& p) con
     if (cut)
         args = args.substr(0, max_lineage_argv);
     write_argv(keys, args, p.args_truncated || cut);
+}
+
+// Siblings share their parent's argv: the last parent's members are reused.
+void Encoder::write_parent_argv(const ProcessInfo& parent) const {
+    JsonWriter& w = *writer_;
+    CachedArgv& c = parent_argv_;
+    if (c.valid && c.truncated == parent.args_truncated && c.args == parent.args) {
+        w.members(c.json);
+        return;
+    }
+    size_t from = w.size();
+    write_lineage_argv(
+        ArgvKeys{k_parent_argv, k_parent_argv_truncated, k_parent_argv_escaped, k_parent_argv_redacted},
+        parent);
+    c.args.assign(parent.args);
+    c.truncated = parent.args_truncated;
+    c.json.assign(w.since(from));
+    c.valid = true;
 }
 
 void Encoder::write_container(const Container& c) const {
@@ -569,7 +643,7 @@ void Encoder::write_event(const Event& e, const Lineage& lineage, uint64_t seq) 
     if (e.kind == EventKind::exec)
         write_identity(e);
     else if (e.kind == EventKind::exit && lineage.self) // as of its last exec, or /proc
-        write_identity(lineage.self->identity());
+        write_identity(lineage.self->identity(), &exit_identity_);
     if (e.kind == EventKind::exit && !e.exit_status_known) {
         // Unknown, not 0 (fork-map mode): null.
         w.key(k_exit_code);
@@ -638,9 +712,7 @@ void Encoder::write_event(const Event& e, const Lineage& lineage, uint64_t seq) 
     if (lineage.container)
         write_container(*lineage.container);
     if (e.kind == EventKind::exec && lineage.parent && !lineage.parent->args.empty())
-        write_lineage_argv(
-            ArgvKeys{k_parent_argv, k_parent_argv_truncated, k_parent_argv_escaped, k_parent_argv_redacted},
-            *lineage.parent);
+        write_parent_argv(*lineage.parent);
     w.key(k_parent_source);
     w.string(to_string(e.parent_source));
     if (lineage.exe)

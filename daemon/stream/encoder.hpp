@@ -81,6 +81,32 @@ private:
     };
     static constexpr size_t max_cached_ancestors = 256; // ~100 KiB at most
 
+    // What the identity members of a line show (exec lines: cwd .. tty;
+    // exit lines: cwd, exe and the ids the table keeps). Equal facts, equal
+    // bytes: the members of the last line are reused while they are equal,
+    // which is most lines (a storm, a build: one directory, few binaries).
+    struct IdentityFacts {
+        std::string_view cwd, exe, interpreter;
+        ExeFile exe_file;
+        uint32_t auid = unset_id, session_id = unset_id, tty_dev = 0;
+        bool known = false, audit_known = false, cwd_truncated = false, exe_truncated = false;
+        bool fileless = false, secure_exec = false;
+        bool operator==(const IdentityFacts&) const = default;
+    };
+    // A run of members kept with the facts it was written from.
+    struct CachedIdentity {
+        IdentityFacts facts; // its views point into the strings below
+        std::string cwd, exe, interpreter, json;
+        bool valid = false;
+        bool matches(const IdentityFacts& f) const { return valid && facts == f; }
+        void keep(const IdentityFacts& f, std::string_view written);
+    };
+    // parent_argv and its flags, kept with the argument area they show.
+    struct CachedArgv {
+        std::string args, json;
+        bool truncated = false, valid = false;
+    };
+
     std::string_view time_text(KtimeNs boottime_ns) const;
     std::string_view mtime_text(int64_t mtime_ns) const;
     void write_ancestor(const ProcessInfo& a) const;
@@ -95,6 +121,8 @@ private:
     // as the table knows them (exit and process lines).
     void write_identity(const Event& e) const;
     void write_identity(const ProcessIdentity& id) const;
+    void write_identity(const ProcessIdentity& id, CachedIdentity* cache) const;
+    void write_parent_argv(const ProcessInfo& parent) const;
     void write_ids(bool audit_known, uint32_t auid, uint32_t session_id, uint32_t tty_dev) const;
     bool write_path(const JsonKey& key, const JsonKey& escaped, std::string_view path) const;
     void write_event(const Event& e, const Lineage& lineage, uint64_t seq) const;
@@ -105,6 +133,8 @@ private:
     bool ancestor_argv_ = false;
     std::unique_ptr<JsonWriter> writer_; // reused by every encode()
     mutable std::unordered_map<Pid, CachedAncestor> ancestor_cache_;
+    mutable CachedIdentity exec_identity_, exit_identity_;
+    mutable CachedArgv parent_argv_;
     mutable std::vector<uint32_t> escaped_at_;
     mutable TtyNames ttys_;
     // "YYYY-MM-DDTHH:MM:SS" of cached_second_, then ".nnnnnnnnnZ" per line.

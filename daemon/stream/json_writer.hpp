@@ -81,6 +81,20 @@ public:
         separate();
         put(fragment);
     }
+    // A run of members ("a":1,"b":2) this writer produced earlier, spliced
+    // in where the next member would go. Nothing for an empty run.
+    void members(std::string_view run) {
+        if (!run.empty())
+            raw(run);
+    }
+    // What was written since size() was `from`, without the comma that
+    // separated it from what came before: a value or run of members to keep.
+    std::string_view since(size_t from) const {
+        std::string_view s = str().substr(from);
+        if (!s.empty() && s.front() == ',')
+            s.remove_prefix(1);
+        return s;
+    }
 
 private:
     using json = nlohmann::ordered_json;

@@ -313,6 +313,108 @@ TEST_CASE("--ancestor-argv puts argv on each ancestor entry, and a changed argv 
     CHECK(j["ancestors"][0]["argv"] == json::array({"bash", "-l"}));
 }
 
+// The identity and parent_argv members of the last line are reused while
+// what they show is equal: every change of one fact must reach the next line.
+TEST_CASE("identity and parent_argv members are reused only while every fact they show is equal",
+          "[encoder]") {
+    Encoder reused(clock_2026, {"^--password="});
+    ProcessInfo self, parent;
+    self.pid = 42;
+    parent.pid = 7;
+    parent.args = std::string("bash\0-c\0", 8);
+    Lineage l{&self, &parent, nullptr, {}};
+    // Each line must be the one an encoder that never saw a line before writes.
+    auto same_as_fresh = [&](const std::vector<char>& rec) {
+        Event e = std::get<Event>(decode_record(rec.data(), rec.size()));
+        std::string line = reused.encode(e, l);
+        CHECK(line == Encoder(clock_2026, {"^--password="}).encode(e, l));
+        return json::parse(line);
+    };
+    using Patch = void (*)(execmond_exec&);
+    auto exec_with = [](const test::Identity& id, Patch patch) {
+        auto rec = test::with_identity(test::exec_record(42, 7, "x", "/x", "x\0"sv), id);
+        execmond_exec x;
+        std::memcpy(&x, rec.data(), sizeof(x));
+        patch(x);
+        std::memcpy(rec.data(), &x, sizeof(x));
+        return rec;
+    };
+    Patch none = [](execmond_exec&) {
+    };
+
+    SECTION("exec lines") {
+        test::Identity id;
+        same_as_fresh(exec_with(id, none));
+        CHECK(same_as_fresh(exec_with(id, none))["cwd"] == "/home/u/src"); // served again
+        id.cwd = "/home/u/src2";
+        CHECK(same_as_fresh(exec_with(id, none))["cwd"] == "/home/u/src2");
+        id.exe = "/usr/bin/echo2";
+        CHECK(same_as_fresh(exec_with(id, none))["exe"] == "/usr/bin/echo2");
+        id.interp = "/bin/sh";
+        CHECK(same_as_fresh(exec_with(id, none))["interpreter"] == "/bin/sh");
+        id.auid = 1001;
+        CHECK(same_as_fresh(exec_with(id, none))["auid"] == 1001);
+        id.session_id = 4;
+        CHECK(same_as_fresh(exec_with(id, none))["session_id"] == 4);
+        id.tty_dev = (136 << 8) | 4;
+        CHECK(same_as_fresh(exec_with(id, none))["tty"] == "pts/4");
+        for (__u16 flag : {EXECMOND_EXEC_CWD_TRUNCATED, EXECMOND_EXEC_EXE_TRUNCATED, EXECMOND_EXEC_FILELESS,
+                           EXECMOND_EXEC_SECURE}) {
+            id.flags = flag;
+            same_as_fresh(exec_with(id, none));
+        }
+        CHECK(same_as_fresh(exec_with(id, [](execmond_exec& x) { x.exe_ino = 9; }))["exe_file"]["ino"] == 9);
+        for (Patch p : std::initializer_list<Patch>{
+                 [](execmond_exec& x) { x.exe_dev = (8 << 8) | 2; }, [](execmond_exec& x) { x.exe_size = 1; },
+                 [](execmond_exec& x) { x.exe_mtime_sec = 1; },
+                 [](execmond_exec& x) { x.exe_mtime_nsec = 6; },
+                 [](execmond_exec& x) { x.exe_mode = 0104755; }, [](execmond_exec& x) { x.exe_uid = 5; },
+                 [](execmond_exec& x) { x.exe_gid = 5; }, [](execmond_exec& x) { x.exe_nlink = 2; },
+                 [](execmond_exec& x) { x.hdr.unknown |= EXECMOND_UNKNOWN_AUDIT; },
+                 [](execmond_exec& x) { x.hdr.unknown |= EXECMOND_UNKNOWN_IDENT; }, none})
+            same_as_fresh(exec_with(id, p));
+    }
+    SECTION("exit lines: the identity the table keeps") {
+        auto kept = std::make_shared<ProcessIdentity>();
+        kept->known = kept->audit_known = true;
+        kept->cwd = "/srv/a";
+        kept->exe = "/usr/bin/a";
+        kept->auid = 1000;
+        kept->session_id = 3;
+        self.shared_identity = kept;
+        auto exit = test::exit_record(42, 7, "a", 0);
+        same_as_fresh(exit);
+        CHECK(same_as_fresh(exit)["cwd"] == "/srv/a");
+        kept->cwd = "/srv/b";
+        CHECK(same_as_fresh(exit)["cwd"] == "/srv/b");
+        kept->exe = "/usr/bin/b";
+        CHECK(same_as_fresh(exit)["exe"] == "/usr/bin/b");
+        kept->auid = 1001;
+        CHECK(same_as_fresh(exit)["auid"] == 1001);
+        kept->session_id = 4;
+        CHECK(same_as_fresh(exit)["session_id"] == 4);
+        kept->tty_dev = (136 << 8) | 4;
+        CHECK(same_as_fresh(exit)["tty"] == "pts/4");
+        kept->audit_known = false;
+        CHECK_FALSE(same_as_fresh(exit).contains("auid"));
+        kept->known = false;
+        CHECK_FALSE(same_as_fresh(exit).contains("cwd"));
+    }
+    SECTION("parent_argv") {
+        auto exec = exec_with(test::Identity{}, none);
+        same_as_fresh(exec);
+        CHECK(same_as_fresh(exec)["parent_argv"] == json::array({"bash", "-c"}));
+        parent.args = std::string("bash\0-l\0", 8);
+        CHECK(same_as_fresh(exec)["parent_argv"] == json::array({"bash", "-l"}));
+        parent.args_truncated = true;
+        CHECK(same_as_fresh(exec)["parent_argv_truncated"] == true);
+        parent.args = std::string("bash\0--password=x\0", 18);
+        CHECK(same_as_fresh(exec)["parent_argv_redacted"] == true);
+        parent.args.clear();
+        CHECK_FALSE(same_as_fresh(exec).contains("parent_argv"));
+    }
+}
+
 TEST_CASE("container members come from the parsed cgroup path, on every line type", "[encoder]") {
     const std::string id = "4f797c539e6c745de61a93ca3ff892358ecbcaccd8414d5db545c38428142970";
     const std::string path =
