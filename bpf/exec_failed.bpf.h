@@ -213,7 +213,7 @@ static __always_inline int report_exec_failed(long ret)
 	if (size > sizeof(s->rec) + EXECMOND_FILENAME_MAX + EXECMOND_FAILED_ARGS_MAX)
 		return 0;
 	h->size = size;
-	flags = wake_flags();
+	flags = wake_flags_untimed();
 	if (bpf_ringbuf_output(&events, &s->rec, size, flags)) {
 		count_drop(EXECMOND_REC_EXEC_FAILED);
 		return 0;

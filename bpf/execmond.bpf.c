@@ -14,6 +14,8 @@
  * between kernels is decided by libbpf at load, never by version numbers:
  * CO-RE relocations against the kernel's (or the file's) BTF, and
  * bpf_core_field_exists() for sched_process_exit's group_dead argument.
+ * With kernel BTF and bpf_timer, three more programs on the same hooks batch
+ * the reader's wake-ups (wake_timer.bpf.h).
  */
 #include "execmond_common.bpf.h"
 #include "exit_usage.bpf.h"
@@ -26,3 +28,4 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #include "probes_tp_btf.bpf.h"
 #include "probes_btf_file.bpf.h"
 #include "probes_fork_map.bpf.h"
+#include "wake_timer.bpf.h"

@@ -32,6 +32,18 @@ const volatile bool follow_enabled = false;  /* only report followed subtrees */
  */
 __u32 reader_timer_armed = 0;
 
+/*
+ * Wake-ups by a kernel timer instead (bpf/wake_timer.bpf.h, Linux 5.15+): no
+ * record wakes the reader; the first one committed while no timer is armed
+ * raises wake_pending, the hook's next program arms a timer for
+ * wake_period_ns, and the timer's expiry wakes the reader once for all that
+ * came meanwhile. Set by the daemon before load.
+ */
+const volatile bool timer_wakeups = false;
+const volatile __u64 wake_period_ns = 1000000;
+__u32 wake_pending = 0; /* a record waits and no timer is armed for it */
+__u32 wake_armed = 0;	/* the timer is armed and has not fired yet */
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20); /* resized by the daemon (--ring-size) */
@@ -129,9 +141,24 @@ static __always_inline __u64 wake_flags(void)
 {
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
+	if (timer_wakeups)
+		return BPF_RB_NO_WAKEUP;
 	if (*(volatile __u32 *)&reader_timer_armed)
 		return BPF_RB_NO_WAKEUP;
 	return 0;
+}
+
+/*
+ * wake_flags() for a program after which no wake-timer program runs (the
+ * syscall programs of --exec-failures): with timer_wakeups its record wakes
+ * the reader if the reader had caught up (flag 0), so it never waits for a
+ * timer nobody arms.
+ */
+static __always_inline __u64 wake_flags_untimed(void)
+{
+	if (timer_wakeups)
+		return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : 0;
+	return wake_flags();
 }
 
 /*
@@ -147,6 +174,12 @@ static __always_inline void after_commit(__u64 flags)
 {
 	struct execmond_wake wake = {.type = EXECMOND_REC_WAKE, .size = sizeof(wake)};
 
+	if (timer_wakeups) {
+		/* After the commit: a timer armed for this flag finds the record. */
+		if (flags == BPF_RB_NO_WAKEUP && !*(volatile __u32 *)&wake_armed)
+			*(volatile __u32 *)&wake_pending = 1;
+		return;
+	}
 	if (flags == BPF_RB_NO_WAKEUP && !*(volatile __u32 *)&reader_timer_armed)
 		bpf_ringbuf_output(&events, &wake, sizeof(wake), BPF_RB_FORCE_WAKEUP);
 }

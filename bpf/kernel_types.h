@@ -30,6 +30,11 @@ typedef _Bool bool;
 #define true 1
 #define false 0
 
+/* A map value member the kernel arms (uapi linux/bpf.h): bpf/wake_timer.bpf.h. */
+struct bpf_timer {
+	__u64 __opaque[2];
+} __attribute__((aligned(8)));
+
 /* bpf_helper_defs.h names these; only pointers to them are used. */
 struct bpf_map;
 struct pt_regs;
@@ -44,7 +49,6 @@ struct bpf_perf_event_value;
 struct bpf_spin_lock;
 struct bpf_sysctl;
 struct sockaddr;
-struct bpf_timer;
 struct bpf_dynptr;
 struct bpf_pidns_info;
 struct bpf_redir_neigh;

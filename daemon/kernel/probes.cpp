@@ -150,6 +150,25 @@ std::vector<Hook> hooks_of(execmond_bpf* skel, ProbeSet set) {
             {"sched/sched_process_exit", skel->progs.exit_fork_map}};
 }
 
+// Kernel-timer wake-ups (bpf/wake_timer.bpf.h): attached after the record
+// programs, so that a hook's record is committed before its timer is armed.
+std::vector<Hook> wake_timer_hooks(execmond_bpf* skel) {
+    return {{"task/task_newtask", skel->progs.wake_fork},
+            {"sched/sched_process_exec", skel->progs.wake_exec},
+            {"sched/sched_process_exit", skel->progs.wake_exit}};
+}
+
+// Can a kernel timer batch the wake-ups? Empty if so, else why not.
+std::string timer_wakeups_unavailable(const ProbeConfig& config, ProbeSet set) {
+    if (config.latency_ns == 0)
+        return "--latency-us 0 wakes the reader for every record";
+    if (set != ProbeSet::tp_btf)
+        return "the probes of this kernel are not tp_btf programs";
+    if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_timer_init, nullptr) != 1)
+        return "this kernel has no bpf_timer (Linux 5.15)";
+    return "";
+}
+
 // --exec-failures (bpf/exec_failed.bpf.h): the same programs in every mode.
 std::vector<Hook> exec_failed_hooks(execmond_bpf* skel) {
     return {{"syscalls/sys_exit_execve", skel->progs.exec_failed_exit},
@@ -336,12 +355,15 @@ uint32_t max_live_processes() {
     return static_cast<uint32_t>(std::max<uint64_t>(1024, std::min(pid_max, threads_max)));
 }
 
-Probes::Probes(SkeletonPtr skel, ProbeSet set, bool exec_failures, std::optional<TracefsMount> tracefs)
-    : tracefs_(std::move(tracefs)), skel_(std::move(skel)), set_(set), exec_failures_(exec_failures) {}
+Probes::Probes(SkeletonPtr skel, ProbeSet set, bool exec_failures, bool timer_wakeups,
+               std::optional<TracefsMount> tracefs)
+    : tracefs_(std::move(tracefs)), skel_(std::move(skel)), set_(set), exec_failures_(exec_failures),
+      timer_wakeups_(timer_wakeups) {}
 
 Probes::Probes(Probes&& other) noexcept
     : tracefs_(std::move(other.tracefs_)), skel_(std::move(other.skel_)), set_(other.set_),
-      exec_failures_(other.exec_failures_), links_(std::move(other.links_)) {}
+      exec_failures_(other.exec_failures_), timer_wakeups_(other.timer_wakeups_),
+      links_(std::move(other.links_)) {}
 
 Probes::~Probes() {
     detach();
@@ -413,47 +435,74 @@ Probes Probes::load(const ProbeConfig& config) {
         check_syscall_layout(tracefs->path());
     }
 
-    LIBBPF_OPTS(bpf_object_open_opts, open_opts);
-    if (plan.set == ProbeSet::btf_file)
-        open_opts.btf_custom_path = plan.btf_file.c_str();
-    else if (empty_btf)
-        open_opts.btf_custom_path = empty_btf->path().c_str();
-    execmond_bpf* raw = execmond_bpf__open_opts(&open_opts);
-    if (!raw)
-        fail("open BPF object execmond", errno);
-    SkeletonPtr skel(raw, &execmond_bpf__destroy);
+    using WakeupTimer = ProbeConfig::WakeupTimer;
+    std::string no_timer = config.wakeup_timer == WakeupTimer::reader
+                               ? "--wakeup-timer reader"
+                               : timer_wakeups_unavailable(config, plan.set);
+    if (config.wakeup_timer == WakeupTimer::kernel && !no_timer.empty())
+        throw ProbeError("--wakeup-timer kernel: " + no_timer, exit_failure);
 
-    for (const Hook& h : hooks_of(raw, plan.set))
-        bpf_program__set_autoload(h.program, true);
-    if (plan.set == ProbeSet::btf_file)
-        bpf_program__set_autoload(raw->progs.check_btf_file, true);
-    for (const Hook& h : exec_failed_hooks(raw))
-        bpf_program__set_autoload(h.program, config.exec_failures);
-    // Without --exec-failures its stash (~6 MiB) is not even created.
-    bpf_map__set_autocreate(raw->maps.failed_stash, config.exec_failures);
-    bpf_map__set_autocreate(raw->maps.failed_template, config.exec_failures);
+    // Opens, sizes and loads the object; 0 or the negative errno of the load.
+    SkeletonPtr skel(nullptr, &execmond_bpf__destroy);
+    auto open_and_load = [&](bool timer_wakeups) {
+        LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+        if (plan.set == ProbeSet::btf_file)
+            open_opts.btf_custom_path = plan.btf_file.c_str();
+        else if (empty_btf)
+            open_opts.btf_custom_path = empty_btf->path().c_str();
+        execmond_bpf* raw = execmond_bpf__open_opts(&open_opts);
+        if (!raw)
+            fail("open BPF object execmond", errno);
+        skel.reset(raw);
 
-    uint32_t max_processes = config.max_processes ? config.max_processes : max_live_processes();
-    uint64_t wake = config.wakeup_bytes ? config.wakeup_bytes : config.ring_size / 4;
-    raw->rodata->wakeup_bytes = std::min<uint64_t>(wake, config.ring_size / 2);
-    raw->rodata->follow_enabled = config.follow;
-    raw->rodata->env_enabled = config.env;
-    raw->rodata->tp = layout;
-    if (int err = bpf_map__set_max_entries(raw->maps.events, static_cast<uint32_t>(config.ring_size)))
-        fail("size ring buffer to " + std::to_string(config.ring_size) + " bytes", -err);
-    // Without --follow the programs never look at the set: one entry, not
-    // megabytes of buckets sized from pid_max.
-    if (int err = bpf_map__set_max_entries(raw->maps.followed, config.follow ? max_processes : 1))
-        fail("size follow map", -err);
-    if (int err =
-            bpf_map__set_max_entries(raw->maps.parents, plan.set == ProbeSet::fork_map ? max_processes : 1))
-        fail("size parent map", -err);
-    if (group_dead)
-        if (int err = bpf_map__set_max_entries(raw->maps.exit_claims, 1))
-            fail("size exit claim map", -err);
+        for (const Hook& h : hooks_of(raw, plan.set))
+            bpf_program__set_autoload(h.program, true);
+        if (plan.set == ProbeSet::btf_file)
+            bpf_program__set_autoload(raw->progs.check_btf_file, true);
+        for (const Hook& h : exec_failed_hooks(raw))
+            bpf_program__set_autoload(h.program, config.exec_failures);
+        for (const Hook& h : wake_timer_hooks(raw))
+            bpf_program__set_autoload(h.program, timer_wakeups);
+        // Without --exec-failures its stash (~6 MiB) is not even created.
+        bpf_map__set_autocreate(raw->maps.failed_stash, config.exec_failures);
+        bpf_map__set_autocreate(raw->maps.failed_template, config.exec_failures);
+        bpf_map__set_autocreate(raw->maps.wake_timers, timer_wakeups);
 
-    if (int err = execmond_bpf__load(raw))
+        uint32_t max_processes = config.max_processes ? config.max_processes : max_live_processes();
+        uint64_t wake = config.wakeup_bytes ? config.wakeup_bytes : config.ring_size / 4;
+        raw->rodata->wakeup_bytes = std::min<uint64_t>(wake, config.ring_size / 2);
+        raw->rodata->follow_enabled = config.follow;
+        raw->rodata->env_enabled = config.env;
+        raw->rodata->tp = layout;
+        raw->rodata->timer_wakeups = timer_wakeups;
+        raw->rodata->wake_period_ns = config.latency_ns;
+        if (int err = bpf_map__set_max_entries(raw->maps.events, static_cast<uint32_t>(config.ring_size)))
+            fail("size ring buffer to " + std::to_string(config.ring_size) + " bytes", -err);
+        // Without --follow the programs never look at the set: one entry, not
+        // megabytes of buckets sized from pid_max.
+        if (int err = bpf_map__set_max_entries(raw->maps.followed, config.follow ? max_processes : 1))
+            fail("size follow map", -err);
+        if (int err = bpf_map__set_max_entries(raw->maps.parents,
+                                               plan.set == ProbeSet::fork_map ? max_processes : 1))
+            fail("size parent map", -err);
+        if (group_dead)
+            if (int err = bpf_map__set_max_entries(raw->maps.exit_claims, 1))
+                fail("size exit claim map", -err);
+        return execmond_bpf__load(raw);
+    };
+    bool timer_wakeups = no_timer.empty();
+    int err = open_and_load(timer_wakeups);
+    if (err && timer_wakeups && config.wakeup_timer == WakeupTimer::automatic) {
+        // A kernel whose verifier refuses the timer programs: the reader's timer does the same job.
+        no_timer = "the kernel refused the timer programs (" + errno_text(-err) + ")";
+        log::warning("wake-ups: " + no_timer + "; the reader's own timer batches them");
+        libbpf_log::clear();
+        timer_wakeups = false;
+        err = open_and_load(false);
+    }
+    if (err)
         fail_load(plan.set, kernel.release, -err);
+    execmond_bpf* raw = skel.get();
     if (plan.set == ProbeSet::btf_file)
         check_btf_file(raw, plan.btf_file, kernel.release);
 
@@ -472,7 +521,12 @@ Probes Probes::load(const ProbeConfig& config) {
                         {"EXECMOND_KERNEL", kernel.release},
                         {"EXECMOND_EXIT_RULE", group_dead ? "group_dead" : "claim"},
                         {"EXECMOND_BTF_FILE", plan.btf_file}});
-    return Probes(std::move(skel), plan.set, config.exec_failures, std::move(tracefs));
+    if (config.latency_ns != 0)
+        log::info(timer_wakeups ? "wake-ups: batched by a kernel timer (bpf_timer) every " +
+                                      std::to_string(config.latency_ns / 1000) + " us"
+                                : "wake-ups: batched by the reader's timer (" + no_timer + ")",
+                  {{"EXECMOND_WAKEUP_TIMER", timer_wakeups ? "kernel" : "reader"}});
+    return Probes(std::move(skel), plan.set, config.exec_failures, timer_wakeups, std::move(tracefs));
 }
 
 ParentPath Probes::parent_path() const {
@@ -491,6 +545,9 @@ void Probes::attach() {
     std::vector<Hook> hooks = hooks_of(skel_.get(), set_);
     if (exec_failures_)
         for (const Hook& h : exec_failed_hooks(skel_.get()))
+            hooks.push_back(h);
+    if (timer_wakeups_)
+        for (const Hook& h : wake_timer_hooks(skel_.get()))
             hooks.push_back(h);
     for (const Hook& h : hooks) {
         bpf_link* link = bpf_program__attach(h.program);

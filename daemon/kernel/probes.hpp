@@ -31,6 +31,14 @@ struct ProbeConfig {
     bool exec_failures = false; // load and attach bpf/exec_failed.bpf.h (needs tracefs)
     bool env = false;           // copy each exec's environment area (bpf/env.bpf.h)
     uint32_t max_processes = 0; // sizes the pid-keyed maps; 0: from the kernel's limits
+    // How long a record may wait before the reader is woken (--latency-us);
+    // 0: every record we have caught up with wakes it.
+    uint64_t latency_ns = 1'000'000;
+    // Who batches wake-ups by time (--wakeup-timer): a kernel timer
+    // (bpf/wake_timer.bpf.h; kernel BTF and Linux 5.15+), the reader's own
+    // (RingReader), or the first of these the kernel allows.
+    enum class WakeupTimer { automatic, kernel, reader };
+    WakeupTimer wakeup_timer = WakeupTimer::automatic;
 };
 
 // A failure with the exit code it should end the daemon with.
@@ -60,6 +68,9 @@ public:
     volatile uint32_t* reader_timer_flag() const;
     // Bytes queued past which the probes force a wake-up (--wakeup-bytes).
     uint64_t wakeup_bytes() const;
+    // A kernel timer batches wake-ups: the reader drains whenever woken and
+    // keeps no timer of its own.
+    bool timer_wakeups() const { return timer_wakeups_; }
     LostCounts drops() const; // cumulative kernel-side reservation failures
     // Adds a process to the kernel's follow set; 0 or the negative errno of
     // the map update (-E2BIG: the set is full).
@@ -75,13 +86,15 @@ public:
 private:
     using SkeletonPtr = std::unique_ptr<execmond_bpf, void (*)(execmond_bpf*)>;
     using LinkPtr = std::unique_ptr<bpf_link, int (*)(bpf_link*)>;
-    Probes(SkeletonPtr skel, ProbeSet set, bool exec_failures, std::optional<TracefsMount> tracefs);
+    Probes(SkeletonPtr skel, ProbeSet set, bool exec_failures, bool timer_wakeups,
+           std::optional<TracefsMount> tracefs);
 
     // Declaration order is destruction order in reverse: links go first.
     std::optional<TracefsMount> tracefs_;
     SkeletonPtr skel_;
     ProbeSet set_;
     bool exec_failures_ = false;
+    bool timer_wakeups_ = false;
     std::vector<LinkPtr> links_;
 };
 

@@ -45,6 +45,7 @@ po::options_description settings_description() {
         ("ring-size", po::value<std::string>(), "kernel ring buffer size, a power of two from 64K to 1G (default 8M)")
         ("latency-us", po::value<std::string>(), "longest a record may wait in the ring before the reader wakes (default 1000)")
         ("wakeup-bytes", po::value<std::string>(), "wake the reader once this much is queued (default: a quarter of the ring)")
+        ("wakeup-timer", po::value<std::string>(), "auto, kernel (a BPF timer batches wake-ups: kernel BTF, Linux 5.15+) or reader (the daemon's own timer) (default auto)")
         ("client-queue", po::value<std::string>(), "bytes queued per client before its oldest lines are dropped (default 4M)")
         ("client-timeout", po::value<std::string>(), "seconds a client may stay stuck before it is disconnected (default 30)")
         ("hash", po::value<std::string>(), "sha256: the SHA-256 of every executed file on exec lines (default off)")
@@ -165,6 +166,16 @@ Options to_options(const po::variables_map& vm) {
         o.latency_us = parse_number<uint64_t>("latency-us", *s, 0, 10'000'000);
     if (auto s = str("wakeup-bytes"))
         o.wakeup_bytes = parse_size_value("wakeup-bytes", *s);
+    if (auto s = str("wakeup-timer")) {
+        if (*s == "auto")
+            o.wakeup_timer = ProbeConfig::WakeupTimer::automatic;
+        else if (*s == "kernel")
+            o.wakeup_timer = ProbeConfig::WakeupTimer::kernel;
+        else if (*s == "reader")
+            o.wakeup_timer = ProbeConfig::WakeupTimer::reader;
+        else
+            throw BadValue("wakeup-timer", "'" + *s + "' is not one of auto, kernel, reader");
+    }
     if (auto s = str("client-queue")) {
         o.client_queue_bytes = parse_size_value("client-queue", *s);
         if (o.client_queue_bytes < 65536)

@@ -315,6 +315,16 @@ def check_mode(mode, s, validator, strict):
             problems.append(f"schema: {line.get('type')} line: {errors[0].message}")
             break
 
+    # Who batches the wake-ups, from the daemon's own log line: a kernel
+    # timer where the probes are tp_btf programs and bpf_timer exists (5.15).
+    wake = next((l for l in s["daemon"] if "wake-ups: batched by" in l), None)
+    release = tuple(int(x) for x in re.findall(r"\d+", s["kernel"] or "0.0")[:2])
+    want_kernel_timer = mode == "btf" and release >= (5, 15)
+    if wake is None:
+        problems.append("no 'wake-ups: batched by' line in the daemon's log")
+    elif ("kernel timer" in wake) != want_kernel_timer:
+        problems.append(f"{wake.strip()!r}: want {'a kernel timer' if want_kernel_timer else 'the reader timer'}")
+
     g = s["kv"].get("exit_group", {})
     n = g.get("processes")
     if not n or g.get("one_exit") != n or g.get("status_ok") != n or g.get("sentinel") != "1":

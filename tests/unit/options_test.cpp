@@ -140,6 +140,7 @@ TEST_CASE("flag errors are one clear line and exit 2", "[options]") {
         {{"--ring-size", "2G"}, "--ring-size: '2G' must be a power of two from 64K to 1G"},
         {{"--latency-us", "-5"}, "--latency-us: '-5' is not a number"},
         {{"--probe-mode", "fast"}, "--probe-mode: 'fast' is not one of auto, btf, classic"},
+        {{"--wakeup-timer", "soon"}, "--wakeup-timer: 'soon' is not one of auto, kernel, reader"},
         {{"--follow", "0"}, "--follow: '0' is not a number from 1"},
         {{"--ancestors-depth", "65"}, "--ancestors-depth: '65' is not a number from 0 to 64"},
         {{"--exec-failures=maybe"}, "--exec-failures: 'maybe' is not one of true, false"},
