@@ -584,6 +584,9 @@ int Probes::ring_fd() const {
 }
 
 LostCounts Probes::drops() const {
+    // Nothing was ever dropped: the counters are all 0 (the probes' drops_seen).
+    if (skel_ && skel_->bss && *static_cast<volatile uint32_t*>(&skel_->bss->drops_seen) == 0)
+        return {};
     static const int ncpu = libbpf_num_possible_cpus();
     std::vector<uint64_t> values(static_cast<size_t>(ncpu > 0 ? ncpu : 1));
     auto sum = [&](uint32_t key) {
