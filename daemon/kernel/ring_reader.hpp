@@ -5,7 +5,9 @@
 // batch (one drain per latency period in a storm; one for a lone process's
 // fork, exec and exit at low rates). A timer period that finds nothing lowers
 // the flag again, and the next record wakes us. With a latency of 0 every
-// record we have caught up with wakes us and is drained at once.
+// record we have caught up with wakes us and is drained at once; that is also
+// how the reader runs when a kernel timer batches the wake-ups instead
+// (Probes::timer_wakeups(), bpf/wake_timer.bpf.h): each wake-up is a period's end.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
