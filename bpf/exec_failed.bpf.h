@@ -213,12 +213,12 @@ static __always_inline int report_exec_failed(long ret)
 	if (size > sizeof(s->rec) + EXECMOND_FILENAME_MAX + EXECMOND_FAILED_ARGS_MAX)
 		return 0;
 	h->size = size;
-	flags = wake_flags_untimed();
+	flags = wake_flags();
 	if (bpf_ringbuf_output(&events, &s->rec, size, flags)) {
 		count_drop(EXECMOND_REC_EXEC_FAILED);
 		return 0;
 	}
-	after_commit(flags);
+	after_commit_untimed(flags);
 	return 0;
 }
 

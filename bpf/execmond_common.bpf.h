@@ -49,6 +49,18 @@ struct {
 	__uint(max_entries, 8 << 20); /* resized by the daemon (--ring-size) */
 } events SEC(".maps");
 
+/*
+ * With timer_wakeups the reader waits on this ring instead of on `events`,
+ * and only 8-byte wake records are written to it: records waiting in
+ * `events` for their period's end then do not make the reader's wait ready
+ * (Asio re-registers the descriptor for every wait, and the kernel reports
+ * pending data at once). One page, the smallest ring.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} wakes SEC(".maps");
+
 /* Records that could not be reserved, per CPU and per record type. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -144,26 +156,21 @@ static __always_inline bool claim_exit(__u32 tgid, __u64 start)
  */
 static __always_inline __u64 wake_flags(void)
 {
+	if (timer_wakeups)
+		return BPF_RB_NO_WAKEUP; /* the reader waits on `wakes` (after_commit()) */
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
-	if (timer_wakeups)
-		return BPF_RB_NO_WAKEUP;
 	if (*(volatile __u32 *)&reader_timer_armed)
 		return BPF_RB_NO_WAKEUP;
 	return 0;
 }
 
-/*
- * wake_flags() for a program after which no wake-timer program runs (the
- * syscall programs of --exec-failures): with timer_wakeups its record wakes
- * the reader if the reader had caught up (flag 0), so it never waits for a
- * timer nobody arms.
- */
-static __always_inline __u64 wake_flags_untimed(void)
+/* With timer_wakeups: a wake record in `wakes`, which the reader waits on. */
+static __always_inline void wake_reader(__u64 flags)
 {
-	if (timer_wakeups)
-		return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : 0;
-	return wake_flags();
+	struct execmond_wake wake = {.type = EXECMOND_REC_WAKE, .size = sizeof(wake)};
+
+	bpf_ringbuf_output(&wakes, &wake, sizeof(wake), flags);
 }
 
 /*
@@ -180,13 +187,29 @@ static __always_inline void after_commit(__u64 flags)
 	struct execmond_wake wake = {.type = EXECMOND_REC_WAKE, .size = sizeof(wake)};
 
 	if (timer_wakeups) {
+		if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+			wake_reader(BPF_RB_FORCE_WAKEUP);
 		/* After the commit: a timer armed for this flag finds the record. */
-		if (flags == BPF_RB_NO_WAKEUP && !*(volatile __u32 *)&wake_armed)
+		else if (!*(volatile __u32 *)&wake_armed)
 			*(volatile __u32 *)&wake_pending = 1;
 		return;
 	}
 	if (flags == BPF_RB_NO_WAKEUP && !*(volatile __u32 *)&reader_timer_armed)
 		bpf_ringbuf_output(&events, &wake, sizeof(wake), BPF_RB_FORCE_WAKEUP);
+}
+
+/*
+ * after_commit() for a program after which no wake-timer program runs (the
+ * syscall programs of --exec-failures): with timer_wakeups its record wakes
+ * the reader unless the reader has a wake record it has not consumed yet
+ * (flag 0), so it never waits for a timer nobody arms.
+ */
+static __always_inline void after_commit_untimed(__u64 flags)
+{
+	if (timer_wakeups)
+		wake_reader(0);
+	else
+		after_commit(flags);
 }
 
 /* Commits a reserved fixed-size record under the wake-up policy. */

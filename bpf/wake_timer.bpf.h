@@ -8,7 +8,8 @@
  * committed without a wake-up (wake_flags()), the first one while no timer
  * is armed raises wake_pending (after_commit()), and one of the programs
  * below, attached after the record programs on the same hooks, arms the
- * timer. Its expiry wakes the reader once, for everything committed since.
+ * timer. Its expiry wakes the reader once, for everything committed since,
+ * through a wake record in the `wakes` ring the reader waits on.
  *
  * Separate programs, loaded only where the kernel has bpf_timer: a program
  * that names a timer callback does not load before 5.13 (BPF_PSEUDO_FUNC),
@@ -39,14 +40,14 @@ struct {
  * commit saw wake_armed still up was committed before this runs, and the
  * reader, woken after the output below, finds it.
  */
-static int wake_reader(void *map, __u32 *key, struct wake_timer *t)
+static int period_end(void *map, __u32 *key, struct wake_timer *t)
 {
-	struct execmond_wake wake = {.type = EXECMOND_REC_WAKE, .size = sizeof(wake)};
-
 	*(volatile __u32 *)&wake_armed = 0;
-	bpf_ringbuf_output(&events, &wake, sizeof(wake), BPF_RB_FORCE_WAKEUP);
+	wake_reader(BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
+
+#define EBUSY 16
 
 static __always_inline int arm_wake_timer(void)
 {
@@ -62,11 +63,16 @@ static __always_inline int arm_wake_timer(void)
 	*(volatile __u32 *)&wake_pending = 0;
 	if (!t->ready) {
 		/* -EBUSY on a second CPU that raced here: the timer is set up. */
-		bpf_timer_init(&t->timer, &wake_timers, CLOCK_MONOTONIC);
-		bpf_timer_set_callback(&t->timer, wake_reader);
-		t->ready = 1;
+		long err = bpf_timer_init(&t->timer, &wake_timers, CLOCK_MONOTONIC);
+
+		if ((err == 0 || err == -EBUSY) && bpf_timer_set_callback(&t->timer, period_end) == 0)
+			t->ready = 1;
 	}
-	bpf_timer_start(&t->timer, wake_period_ns, 0);
+	if (!t->ready || bpf_timer_start(&t->timer, wake_period_ns, 0)) {
+		/* No timer: wake the reader now rather than leave the record waiting. */
+		*(volatile __u32 *)&wake_armed = 0;
+		wake_reader(BPF_RB_FORCE_WAKEUP);
+	}
 	return 0;
 }
 

@@ -583,6 +583,10 @@ int Probes::ring_fd() const {
     return bpf_map__fd(skel_->maps.events);
 }
 
+int Probes::wake_ring_fd() const {
+    return bpf_map__fd(skel_->maps.wakes);
+}
+
 LostCounts Probes::drops() const {
     // Nothing was ever dropped: the counters are all 0 (the probes' drops_seen).
     if (skel_ && skel_->bss && *static_cast<volatile uint32_t*>(&skel_->bss->drops_seen) == 0)

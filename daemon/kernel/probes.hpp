@@ -36,9 +36,10 @@ struct ProbeConfig {
     uint64_t latency_ns = 1'000'000;
     // Who batches wake-ups by time (--wakeup-timer): a kernel timer
     // (bpf/wake_timer.bpf.h; kernel BTF and Linux 5.15+), the reader's own
-    // (RingReader), or the first of these the kernel allows.
+    // (RingReader, the default: cheaper in storms), or the first of these
+    // the kernel allows.
     enum class WakeupTimer { automatic, kernel, reader };
-    WakeupTimer wakeup_timer = WakeupTimer::automatic;
+    WakeupTimer wakeup_timer = WakeupTimer::reader;
 };
 
 // A failure with the exit code it should end the daemon with.
@@ -63,6 +64,8 @@ public:
     void detach();
 
     int ring_fd() const;
+    // The ring of wake records the reader waits on when timer_wakeups().
+    int wake_ring_fd() const;
     // The probes' reader_timer_armed flag in their mmap'ed .bss (the wake-up
     // policy, bpf/execmond_common.bpf.h); null if not mapped.
     volatile uint32_t* reader_timer_flag() const;

@@ -16,15 +16,21 @@ namespace asio = boost::asio;
 
 RingReader::RingReader(asio::io_context& io, int ring_map_fd, volatile uint32_t* timer_flag,
                        std::chrono::microseconds latency, uint64_t forced_bytes, RecordHandler on_record,
-                       DrainHandler on_drained)
+                       DrainHandler on_drained, int wake_ring_fd)
     : io_(io), rb_(ring_buffer__new(ring_map_fd, &RingReader::on_sample, this, nullptr), &ring_buffer__free),
-      readable_(io), timer_(io), timer_flag_(timer_flag), latency_(latency), forced_bytes_(forced_bytes),
-      on_record_(std::move(on_record)), on_drained_(std::move(on_drained)) {
+      wake_rb_(nullptr, &ring_buffer__free), readable_(io), timer_(io), timer_flag_(timer_flag),
+      latency_(latency), forced_bytes_(forced_bytes), on_record_(std::move(on_record)),
+      on_drained_(std::move(on_drained)) {
     if (!rb_)
         throw std::runtime_error(std::string("open ring buffer: ") + std::strerror(errno));
+    if (wake_ring_fd >= 0) {
+        wake_rb_.reset(ring_buffer__new(wake_ring_fd, &RingReader::on_wake_sample, this, nullptr));
+        if (!wake_rb_)
+            throw std::runtime_error(std::string("open wake ring buffer: ") + std::strerror(errno));
+    }
     // The map fd itself polls readable when the probes force a wake-up; a
     // duplicate lets Asio own (and close) its copy.
-    int fd = dup(ring_map_fd);
+    int fd = dup(wake_ring_fd >= 0 ? wake_ring_fd : ring_map_fd);
     if (fd < 0)
         throw std::runtime_error(std::string("dup ring buffer fd: ") + std::strerror(errno));
     readable_.assign(fd);
@@ -46,6 +52,11 @@ int RingReader::on_sample(void* ctx, void* data, size_t size) {
     self->on_record_(data, size);
     ++self->consumed_;
     return self->consumed_ >= self->budget_ ? -E2BIG : 0;
+}
+
+int RingReader::on_wake_sample(void* ctx, void*, size_t) {
+    ++static_cast<RingReader*>(ctx)->wake_records_;
+    return 0;
 }
 
 size_t RingReader::consume(size_t budget) {
@@ -87,6 +98,10 @@ void RingReader::wait_readable() {
 // such an event finds it past forced_bytes_).
 void RingReader::on_readable() {
     ++wakeups_;
+    if (wake_rb_) {
+        period_end();
+        return;
+    }
     if (latency_.count() == 0) {
         drain(drain_budget);
         wait_readable();
@@ -104,6 +119,25 @@ void RingReader::on_readable() {
     }
     if (queued_bytes() >= forced_bytes_)
         drain(drain_budget);
+}
+
+// A kernel timer's period is over. Its wake records go first: one that comes
+// during the drain stays in the wake ring, and the wait queued after it (or
+// the look below, should its edge come before that wait) starts the next.
+void RingReader::period_end() {
+    ring_buffer__consume(wake_rb_.get());
+    drain(drain_budget);
+    wait_readable();
+    if (wakes_pending())
+        asio::post(io_, [this] {
+            if (!stopped_)
+                period_end();
+        });
+}
+
+bool RingReader::wakes_pending() const {
+    ring* r = ring_buffer__ring(wake_rb_.get(), 0);
+    return r && ring__avail_data_size(r) > 0;
 }
 
 // Latency 0: a record's wake-up that came while no wait was queued (during

@@ -5,9 +5,12 @@
 // batch (one drain per latency period in a storm; one for a lone process's
 // fork, exec and exit at low rates). A timer period that finds nothing lowers
 // the flag again, and the next record wakes us. With a latency of 0 every
-// record we have caught up with wakes us and is drained at once; that is also
-// how the reader runs when a kernel timer batches the wake-ups instead
-// (Probes::timer_wakeups(), bpf/wake_timer.bpf.h): each wake-up is a period's end.
+// record we have caught up with wakes us and is drained at once.
+//
+// When a kernel timer batches the wake-ups instead (Probes::timer_wakeups(),
+// bpf/wake_timer.bpf.h), we wait on the probes' ring of wake records, not on
+// the record ring, and keep no timer: each wake-up is a period's end, and we
+// drain everything.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -29,9 +32,11 @@ public:
 
     // timer_flag: the probes' reader_timer_armed (Probes::reader_timer_flag()),
     // or null (the probes then wake us for every record we have caught up with).
+    // wake_ring_fd: the probes' wake ring when a kernel timer batches the
+    // wake-ups (then no timer_flag and latency 0), else -1.
     RingReader(boost::asio::io_context& io, int ring_map_fd, volatile uint32_t* timer_flag,
                std::chrono::microseconds latency, uint64_t forced_bytes, RecordHandler on_record,
-               DrainHandler on_drained);
+               DrainHandler on_drained, int wake_ring_fd = -1);
     RingReader(const RingReader&) = delete;
     RingReader& operator=(const RingReader&) = delete;
 
@@ -50,6 +55,9 @@ public:
 
 private:
     static int on_sample(void* ctx, void* data, size_t size);
+    static int on_wake_sample(void* ctx, void* data, size_t size);
+    void period_end();
+    bool wakes_pending() const;
     void wait_readable();
     size_t drain(size_t budget);
     void recheck();
@@ -66,6 +74,7 @@ private:
 
     boost::asio::io_context& io_;
     std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> rb_;
+    std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> wake_rb_; // kernel-timer wake-ups only
     boost::asio::posix::stream_descriptor readable_;
     boost::asio::steady_timer timer_;
     volatile uint32_t* timer_flag_;

@@ -181,7 +181,7 @@ void Daemon::start() {
         io_, probes_->ring_fd(), kernel_timer ? nullptr : probes_->reader_timer_flag(),
         std::chrono::microseconds(kernel_timer ? 0 : options_.latency_us), probes_->wakeup_bytes(),
         [this](const void* data, size_t size) { pipeline_->on_record(data, size); },
-        [this](size_t) { on_drained(); });
+        [this](size_t) { on_drained(); }, kernel_timer ? probes_->wake_ring_fd() : -1);
 
     wait_signal();
     server_->start();

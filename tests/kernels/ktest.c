@@ -727,6 +727,9 @@ int main(int argc, char **argv)
 		dargv[n++] = (char *)other_btf;
 	}
 	dargv[n++] = "--exec-failures";
+	/* Each kernel's choice is checked (check.py): a kernel timer where it has bpf_timer. */
+	dargv[n++] = "--wakeup-timer";
+	dargv[n++] = "auto";
 	dargv[n++] = "--env";
 	dargv[n++] = "KTEST_ENV";
 	for (int i = extra; i < argc && n < 62; i++)
