@@ -189,8 +189,9 @@ static __always_inline void after_commit(__u64 flags)
 	if (timer_wakeups) {
 		if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 			wake_reader(BPF_RB_FORCE_WAKEUP);
-		/* After the commit: a timer armed for this flag finds the record. */
-		else if (!*(volatile __u32 *)&wake_armed)
+		/* After the commit: a timer armed for this flag finds the record
+		 * (the reader's own timer, while its flag is up, does too). */
+		else if (!*(volatile __u32 *)&reader_timer_armed && !*(volatile __u32 *)&wake_armed)
 			*(volatile __u32 *)&wake_pending = 1;
 		return;
 	}

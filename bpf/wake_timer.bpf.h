@@ -56,6 +56,11 @@ static __always_inline int arm_wake_timer(void)
 
 	if (!*(volatile __u32 *)&wake_pending || *(volatile __u32 *)&wake_armed)
 		return 0;
+	if (*(volatile __u32 *)&reader_timer_armed) {
+		/* The reader's own timer holds this period (a stream). */
+		*(volatile __u32 *)&wake_pending = 0;
+		return 0;
+	}
 	t = bpf_map_lookup_elem(&wake_timers, &zero);
 	if (!t)
 		return 0;

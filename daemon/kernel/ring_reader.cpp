@@ -95,7 +95,8 @@ void RingReader::wait_readable() {
 // reports the records already in the ring at once: a wait queued while records
 // wait for the timer would fire again and again. So while the timer is armed
 // only its expiry queues the next wait (a filling ring is drained at once when
-// such an event finds it past forced_bytes_).
+// such an event finds it past forced_bytes_). The wake ring has no such
+// records: its wait stays queued.
 void RingReader::on_readable() {
     ++wakeups_;
     if (wake_rb_) {
@@ -121,12 +122,31 @@ void RingReader::on_readable() {
         drain(drain_budget);
 }
 
-// A kernel timer's period is over. Its wake records go first: one that comes
-// during the drain stays in the wake ring, and the wait queued after it (or
-// the look below, should its edge come before that wait) starts the next.
+// Woken through the wake ring (a kernel timer's period is over, or the ring
+// is filling). Its wake records go first: one that comes during the drain
+// stays in the wake ring, and the wait queued after it (or the look below,
+// should its edge come before that wait) handles it.
+//
+// The kernel timer serves lone bursts: a process's records after a quiet
+// spell cost one wake-up. Once records keep coming our own timer takes over
+// (the probes arm none while its flag is up): the kernel's expires on the CPU
+// that armed it and wakes us with an IPI, which costs more in a stream.
 void RingReader::period_end() {
     ring_buffer__consume(wake_rb_.get());
-    drain(drain_budget);
+    if (timer_armed_) {
+        if (queued_bytes() >= forced_bytes_)
+            drain(drain_budget);
+    } else {
+        auto now = std::chrono::steady_clock::now();
+        bool lone = now - idle_since_ >= 2 * latency_;
+        size_t got = consume(drain_budget);
+        if (got > 0)
+            on_drained_(got);
+        if (lone && got < drain_budget)
+            idle_since_ = now; // still idle: the next record arms a kernel timer again
+        else
+            drain_more(got); // a stream: our own timer from now on
+    }
     wait_readable();
     if (wakes_pending())
         asio::post(io_, [this] {

@@ -7,10 +7,11 @@
 // the flag again, and the next record wakes us. With a latency of 0 every
 // record we have caught up with wakes us and is drained at once.
 //
-// When a kernel timer batches the wake-ups instead (Probes::timer_wakeups(),
+// When a kernel timer batches the wake-ups (Probes::timer_wakeups(),
 // bpf/wake_timer.bpf.h), we wait on the probes' ring of wake records, not on
-// the record ring, and keep no timer: each wake-up is a period's end, and we
-// drain everything.
+// the record ring: a record while we are idle arms a kernel timer, whose
+// expiry wakes us once for the whole period (a lone burst, one wake-up).
+// If the records keep coming, our own timer takes over as above.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -33,7 +34,7 @@ public:
     // timer_flag: the probes' reader_timer_armed (Probes::reader_timer_flag()),
     // or null (the probes then wake us for every record we have caught up with).
     // wake_ring_fd: the probes' wake ring when a kernel timer batches the
-    // wake-ups (then no timer_flag and latency 0), else -1.
+    // wake-ups of lone bursts, else -1.
     RingReader(boost::asio::io_context& io, int ring_map_fd, volatile uint32_t* timer_flag,
                std::chrono::microseconds latency, uint64_t forced_bytes, RecordHandler on_record,
                DrainHandler on_drained, int wake_ring_fd = -1);

@@ -175,12 +175,10 @@ void Daemon::start() {
     publish_gap(previous);
     save_state(SaveMode::now); // on disk before READY=1: a crash from here on leaves this run's id
     pipeline_->set_monotonic_to_boottime(BootClock::monotonic_to_boottime_ns());
-    // With a kernel timer batching the wake-ups the reader drains whenever it is woken.
     bool kernel_timer = probes_->timer_wakeups();
     reader_ = std::make_unique<RingReader>(
-        io_, probes_->ring_fd(), kernel_timer ? nullptr : probes_->reader_timer_flag(),
-        std::chrono::microseconds(kernel_timer ? 0 : options_.latency_us), probes_->wakeup_bytes(),
-        [this](const void* data, size_t size) { pipeline_->on_record(data, size); },
+        io_, probes_->ring_fd(), probes_->reader_timer_flag(), std::chrono::microseconds(options_.latency_us),
+        probes_->wakeup_bytes(), [this](const void* data, size_t size) { pipeline_->on_record(data, size); },
         [this](size_t) { on_drained(); }, kernel_timer ? probes_->wake_ring_fd() : -1);
 
     wait_signal();
