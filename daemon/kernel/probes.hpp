@@ -36,10 +36,9 @@ struct ProbeConfig {
     uint64_t latency_ns = 1'000'000;
     // Who batches wake-ups by time (--wakeup-timer): a kernel timer
     // (bpf/wake_timer.bpf.h; kernel BTF and Linux 5.15+), the reader's own
-    // (RingReader, the default: cheaper in storms), or the first of these
-    // the kernel allows.
+    // (RingReader), or the first of these the kernel allows (the default).
     enum class WakeupTimer { automatic, kernel, reader };
-    WakeupTimer wakeup_timer = WakeupTimer::reader;
+    WakeupTimer wakeup_timer = WakeupTimer::automatic;
 };
 
 // A failure with the exit code it should end the daemon with.

@@ -45,7 +45,7 @@ po::options_description settings_description() {
         ("ring-size", po::value<std::string>(), "kernel ring buffer size, a power of two from 64K to 1G (default 8M)")
         ("latency-us", po::value<std::string>(), "longest a record may wait in the ring before the reader wakes (default 1000)")
         ("wakeup-bytes", po::value<std::string>(), "wake the reader once this much is queued (default: a quarter of the ring)")
-        ("wakeup-timer", po::value<std::string>(), "reader (the daemon's own timer batches wake-ups), kernel (a BPF timer: one wake-up less per period, costlier in storms; kernel BTF, Linux 5.15+) or auto (kernel where the kernel allows it) (default reader)")
+        ("wakeup-timer", po::value<std::string>(), "auto (kernel where the kernel allows it), kernel (a BPF timer batches the wake-ups of lone bursts: one wake-up less each; kernel BTF, Linux 5.15+) or reader (the daemon's own timer only) (default auto)")
         ("client-queue", po::value<std::string>(), "bytes queued per client before its oldest lines are dropped (default 4M)")
         ("client-timeout", po::value<std::string>(), "seconds a client may stay stuck before it is disconnected (default 30)")
         ("hash", po::value<std::string>(), "sha256: the SHA-256 of every executed file on exec lines (default off)")

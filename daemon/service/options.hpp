@@ -35,7 +35,7 @@ struct Options {
     uint64_t ring_size = 8u << 20;
     uint64_t latency_us = 1000;
     uint64_t wakeup_bytes = 0; // 0: a quarter of the ring
-    ProbeConfig::WakeupTimer wakeup_timer = ProbeConfig::WakeupTimer::reader;
+    ProbeConfig::WakeupTimer wakeup_timer = ProbeConfig::WakeupTimer::automatic;
     uint64_t client_queue_bytes = 4u << 20;
     unsigned client_timeout_s = 30;
     bool hash_sha256 = false;

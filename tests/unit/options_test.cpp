@@ -113,20 +113,20 @@ TEST_CASE("--exec-failures: a flag on the command line, true/false in the config
           std::string::npos);
 }
 
-TEST_CASE("--wakeup-timer: reader by default, kernel or auto from the command line or the config file",
+TEST_CASE("--wakeup-timer: auto by default, kernel or reader from the command line or the config file",
           "[options]") {
     using WakeupTimer = ProbeConfig::WakeupTimer;
     TempConfig empty("");
     auto dflt = parse({"--config=" + empty.path});
     REQUIRE(dflt.options);
-    CHECK(dflt.options->wakeup_timer == WakeupTimer::reader);
+    CHECK(dflt.options->wakeup_timer == WakeupTimer::automatic);
     auto kernel = parse({"--config=" + empty.path, "--wakeup-timer", "kernel"});
     REQUIRE(kernel.options);
     CHECK(kernel.options->wakeup_timer == WakeupTimer::kernel);
-    TempConfig conf("wakeup-timer = auto\n");
+    TempConfig conf("wakeup-timer = reader\n");
     auto from_file = parse({"--config=" + conf.path});
     REQUIRE(from_file.options);
-    CHECK(from_file.options->wakeup_timer == WakeupTimer::automatic);
+    CHECK(from_file.options->wakeup_timer == WakeupTimer::reader);
 }
 
 TEST_CASE("a missing explicit config file is an error", "[options]") {
