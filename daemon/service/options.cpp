@@ -9,10 +9,12 @@
 #include <charconv>
 #include <fstream>
 #include <grp.h>
+#include <initializer_list>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 namespace po = boost::program_options;
 
@@ -79,6 +81,19 @@ T parse_number(const std::string& key, const std::string& text, T min, T max, in
     return value;
 }
 
+// One of a fixed set of words; the error lists them in the order given.
+template <typename T>
+T parse_choice(const std::string& key, const std::string& text,
+               std::initializer_list<std::pair<const char*, T>> choices) {
+    std::string names;
+    for (const auto& [name, value] : choices) {
+        if (text == name)
+            return value;
+        names += (names.empty() ? "" : ", ") + std::string(name);
+    }
+    throw BadValue(key, "'" + text + "' is not one of " + names);
+}
+
 bool parse_bool(const std::string& key, const std::string& text) {
     if (text == "true" || text == "yes" || text == "on" || text == "1")
         return true;
@@ -128,16 +143,10 @@ Options to_options(const po::variables_map& vm) {
             throw BadValue("redact", "'" + s + "' is not a valid regular expression (RE2 syntax): " + why);
         o.redact.push_back(s);
     }
-    if (auto s = str("probe-mode")) {
-        if (*s == "auto")
-            o.probe_mode = ProbeMode::automatic;
-        else if (*s == "btf")
-            o.probe_mode = ProbeMode::btf;
-        else if (*s == "classic")
-            o.probe_mode = ProbeMode::classic;
-        else
-            throw BadValue("probe-mode", "'" + *s + "' is not one of auto, btf, classic");
-    }
+    if (auto s = str("probe-mode"))
+        o.probe_mode = parse_choice<ProbeMode>(
+            "probe-mode", *s,
+            {{"auto", ProbeMode::automatic}, {"btf", ProbeMode::btf}, {"classic", ProbeMode::classic}});
     if (auto s = str("btf"))
         o.btf_path = *s;
     for (const auto& s : list("follow"))
@@ -166,16 +175,12 @@ Options to_options(const po::variables_map& vm) {
         o.latency_us = parse_number<uint64_t>("latency-us", *s, 0, 10'000'000);
     if (auto s = str("wakeup-bytes"))
         o.wakeup_bytes = parse_size_value("wakeup-bytes", *s);
-    if (auto s = str("wakeup-timer")) {
-        if (*s == "auto")
-            o.wakeup_timer = ProbeConfig::WakeupTimer::automatic;
-        else if (*s == "kernel")
-            o.wakeup_timer = ProbeConfig::WakeupTimer::kernel;
-        else if (*s == "reader")
-            o.wakeup_timer = ProbeConfig::WakeupTimer::reader;
-        else
-            throw BadValue("wakeup-timer", "'" + *s + "' is not one of auto, kernel, reader");
-    }
+    using WakeupTimer = ProbeConfig::WakeupTimer;
+    if (auto s = str("wakeup-timer"))
+        o.wakeup_timer = parse_choice<WakeupTimer>("wakeup-timer", *s,
+                                                   {{"auto", WakeupTimer::automatic},
+                                                    {"kernel", WakeupTimer::kernel},
+                                                    {"reader", WakeupTimer::reader}});
     if (auto s = str("client-queue")) {
         o.client_queue_bytes = parse_size_value("client-queue", *s);
         if (o.client_queue_bytes < 65536)
@@ -225,14 +230,8 @@ Options to_options(const po::variables_map& vm) {
     }
     if (auto s = str("output-keep"))
         o.output_keep = parse_number<unsigned>("output-keep", *s, 0, 1000);
-    if (auto s = str("output-compress")) {
-        if (*s == "none")
-            o.output_compress = false;
-        else if (*s == "gzip")
-            o.output_compress = true;
-        else
-            throw BadValue("output-compress", "'" + *s + "' is not one of none, gzip");
-    }
+    if (auto s = str("output-compress"))
+        o.output_compress = parse_choice<bool>("output-compress", *s, {{"none", false}, {"gzip", true}});
     if (auto s = str("output-mode"))
         o.output_mode = parse_number<mode_t>("output-mode", *s, 0, 0777, 8);
     if (auto s = str("output-group"))
@@ -266,16 +265,11 @@ Options to_options(const po::variables_map& vm) {
         o.metrics_address = listen->first;
         o.metrics_port = listen->second;
     }
-    if (auto s = str("log-target")) {
-        if (*s == "auto")
-            o.log_target = log::Target::automatic;
-        else if (*s == "journal")
-            o.log_target = log::Target::journal;
-        else if (*s == "stderr")
-            o.log_target = log::Target::stderr_;
-        else
-            throw BadValue("log-target", "'" + *s + "' is not one of auto, journal, stderr");
-    }
+    if (auto s = str("log-target"))
+        o.log_target = parse_choice<log::Target>("log-target", *s,
+                                                 {{"auto", log::Target::automatic},
+                                                  {"journal", log::Target::journal},
+                                                  {"stderr", log::Target::stderr_}});
     if (auto s = str("log-level")) {
         auto p = log::parse_priority(*s);
         if (!p)
