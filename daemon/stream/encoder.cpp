@@ -304,10 +304,6 @@ void Encoder::write_identity(const Event& e) const {
     exec_identity_.keep(facts, w.since(from));
 }
 
-void Encoder::write_identity(const ProcessIdentity& id) const {
-    write_identity(id, nullptr);
-}
-
 void Encoder::write_identity(const ProcessIdentity& id, CachedIdentity* cache) const {
     JsonWriter& w = *writer_;
     IdentityFacts facts{.cwd = id.cwd,

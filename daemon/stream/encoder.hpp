@@ -120,8 +120,8 @@ private:
     // cwd, exe, exe_file, ... (exec lines); cwd, exe, auid, session_id, tty
     // as the table knows them (exit and process lines).
     void write_identity(const Event& e) const;
-    void write_identity(const ProcessIdentity& id) const;
-    void write_identity(const ProcessIdentity& id, CachedIdentity* cache) const;
+    // cache: the members of the last such line, reused while equal (exit lines).
+    void write_identity(const ProcessIdentity& id, CachedIdentity* cache = nullptr) const;
     void write_parent_argv(const ProcessInfo& parent) const;
     void write_ids(bool audit_known, uint32_t auid, uint32_t session_id, uint32_t tty_dev) const;
     bool write_path(const JsonKey& key, const JsonKey& escaped, std::string_view path) const;
